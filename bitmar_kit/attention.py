@@ -12,7 +12,8 @@ import numpy as np
 import torch, torch.nn as nn
 from einops import rearrange, reduce
 
-from .bitnet import Attention as BitAttention, Block, BitTransformer, BitLinear, apply_rope, quant_stats, config_from_dict
+from .bitnet import Attention as BitAttention, Block, BitTransformer, BitLinear, apply_rope, quant_stats
+from .config import Config, ConfigError, config_from_dict
 from .vision import VisionEncoder, IMAGENET_MEAN, IMAGENET_STD
 from .memory import EpisodicMemory
 
@@ -767,8 +768,8 @@ def analyze_attention_dir(analysis_dir, # folder written by `AttentionCallback` 
 
 # %% ../nbs/07_attention.ipynb #8887346d
 @dataclass
-class AttentionAnalysisConfig:
-    "The seeds' `attention_analysis` section, validated."
+class AttentionAnalysisConfig(Config):
+    "The run config's `attention_analysis` section, validated (see `Config`)."
     track_top_k:int|None=None # heads saved per kind and step; None: 10% of the heads
     log_every_n_steps:int=100 # analyse (statistics, top-K files, metrics) every N steps
     viz_every_n_epochs:int=2 # draw plots every N epochs
@@ -778,21 +779,15 @@ class AttentionAnalysisConfig:
     probe_samples:int=8 # samples in the fixed probe batch
     stat:str='focus' # statistic that ranks heads ('focus', 'max', 'variation', 'entropy')
 
-    def __post_init__(self):
-        for f in fields(self):
-            v = getattr(self, f.name)
-            ok = {'int|None': v is None or (isinstance(v, int) and not isinstance(v, bool)),
-                  'int': isinstance(v, int) and not isinstance(v, bool), 'bool': isinstance(v, bool), 'str': isinstance(v, str)}[str(f.type).replace(' ', '')]
-            if not ok: raise TypeError(f"attention_analysis.{f.name} must be {f.type}, got {v!r}")
-        for k in ('log_every_n_steps', 'viz_every_n_epochs', 'probe_samples'):
-            if getattr(self, k) < 1: raise ValueError(f"attention_analysis.{k} must be >= 1, got {getattr(self, k)}")
-        if self.track_top_k is not None and self.track_top_k < 1: raise ValueError(f"attention_analysis.track_top_k must be >= 1 or null")
-        if self.stat not in STATS: raise ValueError(f"attention_analysis.stat must be one of {STATS}, got {self.stat!r}")
+    _bounds = {'track_top_k': '>=1', 'log_every_n_steps': '>=1', 'viz_every_n_epochs': '>=1', 'probe_samples': '>=1'}
+
+    def validate(self):
+        if self.stat not in STATS: raise ConfigError('stat', f"{self.stat!r} is not one of {', '.join(STATS)}")
 
     @classmethod
     def from_dict(cls, d:dict|None): # the YAML section
         "Build from the YAML section, rejecting unknown keys by name."
-        return config_from_dict(cls, dict(d or {}), 'attention_analysis')
+        return config_from_dict(cls, dict(d or {}), 'attention_analysis.')
 
 class AttentionCallback:
     "Trainer callback: attention statistics, top-K heads and `Attention/` metrics every N steps; plots every N epochs."

@@ -4,14 +4,16 @@
 
 # %% auto #0
 __all__ = ['act_quant', 'weight_quant', 'BitLinear', 'pack_ternary', 'unpack_ternary', 'int8_matmul', 'PackedBitLinear',
-           'to_inference', 'quant_stats', 'bitnetify', 'config_from_dict', 'BitTransformerConfig', 'apply_rope',
-           'Attention', 'MLP', 'Block', 'KVCache', 'BitTransformerOutput', 'BitTransformer']
+           'to_inference', 'quant_stats', 'bitnetify', 'BitTransformerConfig', 'apply_rope', 'Attention', 'MLP',
+           'Block', 'KVCache', 'BitTransformerOutput', 'BitTransformer']
 
 # %% ../nbs/01_bitnet.ipynb #65440221
 import math, re
 from dataclasses import dataclass, fields, asdict
+from typing import Literal
 import torch, torch.nn as nn, torch.nn.functional as F
 from einops import rearrange
+from .config import Config, ConfigError
 
 # %% ../nbs/01_bitnet.ipynb #496d7a22
 def act_quant(x:torch.Tensor, # activations [..., features]
@@ -207,22 +209,15 @@ def bitnetify(module:nn.Module, # any module, a Hugging Face model too
     return module
 
 # %% ../nbs/01_bitnet.ipynb #17fc4ee9
-def config_from_dict(cls, d:dict, what:str|None=None): # a dataclass, its field values, a name for errors
-    "Build dataclass `cls` from `d`, rejecting unknown keys by name (shared by the kit's config classes)."
-    names = [f.name for f in fields(cls)]
-    bad = [k for k in d if k not in names]
-    if bad: raise ValueError(f"unknown {what or cls.__name__} keys {bad}; valid keys: {names}")
-    return cls(**d)
-
 @dataclass
-class BitTransformerConfig:
-    "Shape and options of a `BitTransformer`; validated on creation."
+class BitTransformerConfig(Config):
+    "Shape and options of a `BitTransformer`; validated on creation (see `Config`)."
     vocab_size:int=8192 # token vocabulary
     d_model:int=256 # residual width
     n_layers:int=4 # transformer blocks
     n_heads:int=4 # attention heads (d_model / n_heads must be even, for RoPE)
     d_ff:int|None=None # MLP hidden width; default 8/3 d_model (swiglu) or 4 d_model (relu2), rounded up to a multiple of 8
-    mlp:str='swiglu' # 'swiglu' or 'relu2' (squared ReLU)
+    mlp:Literal['swiglu', 'relu2']='swiglu' # SwiGLU or squared ReLU
     causal:bool=True # True: decoder (position t sees positions <= t); False: bidirectional encoder
     cross_attention:bool=False # add a cross-attention sub-layer over `context` tokens to every block
     d_context:int|None=None # width of the context tokens (default d_model)
@@ -233,29 +228,14 @@ class BitTransformerConfig:
     quantized:bool=True # False: every projection is a plain `nn.Linear` (the full-precision twin)
     norm_eps:float=1e-6 # RMSNorm epsilon (block norms and BitLinear)
     init_std:float=0.02 # std of the token embedding (and of an untied LM head)
+    _bounds = {'vocab_size': '>=1', 'd_model': '>=1', 'n_layers': '>=1', 'n_heads': '>=1', 'd_ff': '>=1', 'd_context': '>=1',
+               'rope_theta': '>0', 'dropout': '[0,1)', 'norm_eps': '>0', 'init_std': '>0'}
 
-    def __post_init__(self):
-        for f in fields(self):
-            v = getattr(self, f.name)
-            isint = isinstance(v, int) and not isinstance(v, bool)
-            ok = {int: isint, float: isint or isinstance(v, float), bool: isinstance(v, bool), str: isinstance(v, str),
-                  int|None: v is None or isint}[f.type]
-            if not ok: raise TypeError(f"BitTransformerConfig.{f.name} must be {f.type.__name__ if hasattr(f.type, '__name__') else f.type}, got {v!r}")
-        for k in ('vocab_size', 'd_model', 'n_layers', 'n_heads'):
-            if getattr(self, k) < 1: raise ValueError(f"BitTransformerConfig.{k} must be >= 1, got {getattr(self, k)}")
-        if self.mlp not in ('swiglu', 'relu2'): raise ValueError(f"BitTransformerConfig.mlp must be 'swiglu' or 'relu2', got {self.mlp!r}")
+    def validate(self):
         if self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2:
-            raise ValueError(f"d_model={self.d_model} must split into n_heads={self.n_heads} heads of even width (RoPE rotates pairs)")
-        if not 0 <= self.dropout < 1: raise ValueError(f"BitTransformerConfig.dropout must be in [0, 1), got {self.dropout}")
+            raise ConfigError('d_model', f"{self.d_model} must split into n_heads={self.n_heads} heads of even width (RoPE rotates pairs)")
         if self.d_ff is None: self.d_ff = -(-(8 * self.d_model // 3 if self.mlp == 'swiglu' else 4 * self.d_model) // 8) * 8
         if self.d_context is None: self.d_context = self.d_model
-
-    @classmethod
-    def from_dict(cls, d:dict): # field names to values
-        "Build from a dict, rejecting unknown keys by name."
-        return config_from_dict(cls, d)
-
-    def to_dict(self): return asdict(self)
 
 # %% ../nbs/01_bitnet.ipynb #15e06530
 def apply_rope(x:torch.Tensor, # [batch, heads, seq, head_dim]

@@ -73,6 +73,7 @@ class MemoryState:
     age: torch.Tensor                        # (B, K) edits since each slot last changed materially
     keys: torch.Tensor | None = None         # (B, N, K) addresses W of the one-shot write
     codes: torch.Tensor | None = None        # (B, N, C) codes of the one-shot write (with their noise)
+    mask: torch.Tensor | None = None         # (B, N) bool, the codes a masked write kept (None: all of them)
     precision: torch.Tensor | None = None    # (B, K, K) float64 key covariance C_i (ridge included)
     moment: torch.Tensor | None = None       # (B, K, C) float64 sum of W_i^T Z_i
     ridge: torch.Tensor | None = None        # (B, 1, 1) float64 ridge in C_0 = ridge * I
@@ -151,15 +152,28 @@ class EpisodicMemory(nn.Module):
         "Addresses of codes through the fixed reference memory, the prior: W = Z M0^+."
         return Z @ self.pinv(self.prior_mean).to(Z.dtype)
 
-    def write(self, Z: torch.Tensor # (B, N, C) one episode of N codes per row
+    def _check_mask(self, mask, Z):
+        want = tuple(Z.shape[:2])
+        if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or tuple(mask.shape) != want:
+            got = f'{mask.dtype} of shape {tuple(mask.shape)}' if isinstance(mask, torch.Tensor) else type(mask).__name__
+            raise ValueError(f'mask must be a bool tensor of shape (episodes, codes) = {want}, True = write the code; '
+                             f'got {got}; build it from a comparison, e.g. mask = ids[:, None] != ids[None, :]')
+        return mask.to(Z.device)
+
+    def write(self, Z: torch.Tensor,              # (B, N, C) one episode of N codes per row
+              mask: torch.Tensor | None = None    # (B, N) bool, True = write the code; None: write all N
              ) -> MemoryState:
-        "One-shot write: W0 = Z M0^+, M = W0^+ Z (observation noise added in training mode)."
+        "One-shot write: W0 = Z M0^+, M = W0^+ Z (observation noise added in training mode); `mask` leaves codes out."
         self._check(Z, 'Z')
+        if mask is not None: mask = self._check_mask(mask, Z)
         if self.training and self.obs_noise_std > 0: Z = Z + self.obs_noise_std * torch.randn_like(Z)
         W = self.address(Z)
+        if mask is not None:  # a zero row of W and Z adds nothing to the fit: exactly a write of the kept codes
+            keep = rearrange(mask, 'b n -> b n 1')
+            W, Z = torch.where(keep, W, 0), torch.where(keep, Z, 0)
         M = self.pinv(W) @ Z
         age = torch.zeros(M.shape[:2], dtype=torch.long, device=M.device)
-        return MemoryState(M=M, age=age, keys=W, codes=Z)
+        return MemoryState(M=M, age=age, keys=W, codes=Z, mask=mask)
 
     def read(self, zq: torch.Tensor,  # (B, Q, C) queries, one row of Q codes per episode
              state: MemoryState,      # the memory to read from (left unchanged)
@@ -228,7 +242,9 @@ def _normal_equations(self, state: MemoryState, W: torch.Tensor):
     ridge = state.ridge
     if ridge is None:  # scale the ridge by the addresses already written, or by the first edit's
         ref = state.keys if state.keys is not None else W
-        ridge = self.ridge * reduce(ref.double().pow(2), 'b n k -> b 1 1', 'sum') / ref.shape[1]
+        n = ref.shape[1] if state.keys is None or state.mask is None else \
+            rearrange(state.mask.sum(1).clamp_min(1).double(), 'b -> b 1 1')   # codes a masked write kept
+        ridge = self.ridge * reduce(ref.double().pow(2), 'b n k -> b 1 1', 'sum') / n
         ridge = ridge.clamp_min(torch.finfo(torch.float64).tiny)
     eye = torch.eye(K, dtype=torch.float64, device=state.M.device)
     P, R = ridge * eye, state.M.new_zeros(B, K, C, dtype=torch.float64)
@@ -296,7 +312,7 @@ class MemoryStats:
         return self.usage > 0.1 / len(self.usage)
 
     def metrics(self, prefix: str = 'Memory/', top: int = 5) -> dict:
-        "Flat float metrics with the seed's names, for loggers."
+        "Flat float metrics with the original BitMar trainer's names, for loggers."
         u, K = self.usage, len(self.usage)
         out = {'Usage_Mean': u.mean(), 'Usage_Max': u.max(), 'Usage_Min': u.min(),
                'Active_Slots_Percentage': 100 * self.active.float().mean(), 'Addressing_Entropy': self.entropy}

@@ -15,230 +15,14 @@ from torch.utils.data import DataLoader, IterableDataset
 from safetensors.torch import save_file, load_file
 from safetensors import safe_open
 from tqdm.auto import tqdm
-from .losses import clamp_logit_scales, feature_cache_backward
-from .bitnet import quant_stats
+from .config import (Config, ConfigError, TrainConfig, DataConfig, OptimConfig, LoopConfig, CheckpointConfig, EvalConfig,
+                               LogConfig, load_config, save_config, list_presets, config_from_dict, _plain)
+_all_ = ['TrainConfig', 'load_config']
 
 # %% auto #0
-__all__ = ['ENV_KEYS', 'PEAK_FLOPS', 'DataConfig', 'OptimConfig', 'LoopConfig', 'CheckpointConfig', 'EvalConfig', 'LogConfig',
-           'TrainConfig', 'preset_dirs', 'list_presets', 'parse_override', 'load_config', 'save_config', 'lr_at',
-           'param_groups', 'save_model_file', 'load_model_file', 'rng_state', 'set_rng_state', 'rng_fork',
-           'CheckpointManager', 'peak_flops', 'MetricsLog', 'init_wandb', 'NonFiniteLossError', 'Trainer']
-
-# %% ../nbs/06_trainer.ipynb #ce558394
-@dataclass
-class DataConfig:
-    "What to train on and how to batch it."
-    dataset: str = 'shapes'          # shapes | coco | parquet | folder | text
-    path: str | None = None          # data root or file (not used by `shapes`)
-    n_train: int = 2000              # ShapesCaptions training pairs
-    n_val: int = 200                 # validation pairs (a disjoint seed)
-    val_fraction: float = 0.05       # held-out share for datasets without a split
-    image_size: int = 56             # image side fed to the vision encoder (multiple of the patch size)
-    max_length: int = 32             # caption tokens, bos/eos included
-    tokenizer: str | None = None     # hub name or directory; None trains a BPE on the training captions
-    vocab_size: int = 512            # size of a trained tokenizer
-    num_workers: int = 0             # DataLoader workers
-    shuffle: bool = True             # reshuffle every epoch (a pure function of seed and epoch)
-
-@dataclass
-class OptimConfig:
-    "AdamW and the learning-rate schedule."
-    lr: float = 1e-3                 # peak learning rate
-    weight_decay: float = 0.01       # not applied to norms, biases, embeddings or logit scales
-    betas: tuple[float, float] = (0.9, 0.95)
-    eps: float = 1e-8
-    grad_clip: float | None = 1.0    # max global grad norm; None: no clipping (the norm is still logged)
-    schedule: str = 'cosine'         # cosine | cosine_restarts | constant (all after linear warmup)
-    warmup_steps: int = 0            # linear warmup steps ...
-    warmup_ratio: float = 0.0        # ... or this share of the total steps (the larger wins)
-    min_lr_ratio: float = 0.1        # cosine floor as a share of `lr`
-    restart_steps: int = 1000        # first cycle length of cosine_restarts (SGDR's T_0)
-    restart_mult: int = 1            # cycle growth factor (SGDR's T_mult)
-
-@dataclass
-class LoopConfig:
-    "Batching, budgets, precision, device and logging cadence."
-    batch_size: int = 32             # per process
-    grad_accum: int = 1              # micro-batches per optimizer step
-    accum_mode: str = 'plain'        # plain | feature_cache (contrastive: negatives span the whole accumulated batch)
-    max_steps: int | None = None     # optimizer steps
-    max_epochs: int | None = 1       # passes over the training data
-    max_tokens: int | None = None    # non-padding tokens (the last batch is trimmed to the budget)
-    max_words: int | None = None     # caption words (samples past the budget are dropped)
-    total_steps: int | None = None   # schedule length when a token/word budget gives none (else estimated)
-    mixed_precision: str = 'no'      # no | bf16 | fp16
-    device: str = 'auto'             # auto | cpu | cuda | cuda:N
-    log_every: int = 10              # Training/ metrics every N steps
-    detail_every: int = 100          # Memory/ Quantization/ Gradients/ Features/ every N steps
-    max_nonfinite: int = 5           # stop after this many non-finite losses in a row
-
-@dataclass
-class CheckpointConfig:
-    "When to save, what to keep."
-    save_every_n_steps: int | None = None  # latest checkpoint every N steps
-    save_every_epoch: bool = True    # a checkpoint at each epoch end
-    keep_last: int = 3               # rotation: newest k step/epoch checkpoints
-    keep_every_n_epochs: int | None = None  # epoch checkpoints kept forever (e.g. every 7th)
-    best_metric: str | None = None   # e.g. Validation/loss or Validation/i2t_R@1
-    best_mode: str = 'auto'          # min | max | auto (max for R@ / acc / accuracy, else min)
-
-@dataclass
-class EvalConfig:
-    "Evaluation and visualization cadence (the functions come from the caller)."
-    fast_eval: bool = True           # env BITMAR_ENABLE_FAST_EVAL
-    full_eval: bool = True           # env BITMAR_ENABLE_FULL_EVAL
-    fast_every_n_steps: int | None = None
-    fast_every_epoch: bool = True
-    visualize_every_n_epochs: int | None = None  # callbacks' `on_visualize`
-
-@dataclass
-class LogConfig:
-    "Where metrics go besides metrics.csv."
-    wandb: str = 'auto'              # auto (online if WANDB_API_KEY is set, else disabled) | online | offline | disabled
-    project: str = 'bitmar'
-    entity: str | None = None
-    progress: bool = True            # tqdm bar
-    carbon: bool = False             # codecarbon's offline tracker, when installed
-    hub_repo: str | None = None      # push the final model to this Hub repo at the end
-
-@dataclass
-class TrainConfig:
-    "One run: name, seed, model section and the validated sections."
-    name: str = 'run'                # run directory name under `output_dir`
-    output_dir: str = 'runs'
-    seed: int = 0
-    resume: bool = False             # continue from the newest complete checkpoint of the run
-    model: dict = field(default_factory=dict)  # handed to the model's config (e.g. BitMarConfig preset + overrides)
-    attention_analysis: dict | None = None  # the attention notebook's callback settings (None: off); validated there
-    data: DataConfig = field(default_factory=DataConfig)
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    train: LoopConfig = field(default_factory=LoopConfig)
-    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    logging: LogConfig = field(default_factory=LogConfig)
-
-    @property
-    def run_dir(self) -> Path: return Path(self.output_dir) / self.name
-    def to_dict(self) -> dict: return _plain(dataclasses.asdict(self))
-
-# %% ../nbs/06_trainer.ipynb #1e8e38d2
-def _plain(x):
-    "Tuples to lists, recursively (YAML- and JSON-friendly)."
-    if isinstance(x, dict): return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)): return [_plain(v) for v in x]
-    return x
-
-def _tname(t) -> str: return getattr(t, '__name__', None) or str(t).replace('typing.', '')
-
-def _coerce(v, t, key: str):
-    "Check `v` against type hint `t`; return it (int->float, float strings, lists->tuples) or raise TypeError."
-    origin, args = typing.get_origin(t), typing.get_args(t)
-    if origin in (typing.Union, types.UnionType):
-        if v is None and type(None) in args: return None
-        errs = []
-        for a in args:
-            if a is type(None): continue
-            try: return _coerce(v, a, key)
-            except TypeError as e: errs.append(e)
-        raise TypeError(f"config key '{key}' expects {_tname(t)}, got {v!r} ({type(v).__name__})")
-    if origin is tuple:
-        if not isinstance(v, (list, tuple)) or len(v) != len(args):
-            raise TypeError(f"config key '{key}' expects a list of {len(args)} values, got {v!r}")
-        return tuple(_coerce(x, a, key) for x, a in zip(v, args))
-    if t is float:
-        if isinstance(v, bool): raise TypeError(f"config key '{key}' expects float, got {v!r} (bool)")
-        if isinstance(v, (int, float)): return float(v)
-        if isinstance(v, str):
-            try: return float(v)
-            except ValueError: pass
-        raise TypeError(f"config key '{key}' expects float, got {v!r} ({type(v).__name__})")
-    if t is int and (isinstance(v, bool) or not isinstance(v, int)):
-        raise TypeError(f"config key '{key}' expects int, got {v!r} ({type(v).__name__})")
-    if t in (str, bool, dict) and not isinstance(v, t):
-        raise TypeError(f"config key '{key}' expects {t.__name__}, got {v!r} ({type(v).__name__})")
-    return v
-
-def _build(cls, d: dict, prefix: str = ''):
-    "Instantiate dataclass `cls` from a (nested) dict, validating keys and types."
-    if not isinstance(d, dict): raise TypeError(f"config section '{prefix.rstrip('.') or 'top level'}' must be a mapping, got {d!r}")
-    hints, names = typing.get_type_hints(cls), [f.name for f in dataclasses.fields(cls)]
-    unknown = [k for k in d if k not in names]
-    if unknown:
-        raise KeyError(f"unknown config key '{prefix}{unknown[0]}'; valid keys{' in ' + prefix.rstrip('.') if prefix else ''}: {', '.join(names)}")
-    kw = {}
-    for k, v in d.items():
-        t = hints[k]
-        kw[k] = _build(t, v, f'{prefix}{k}.') if dataclasses.is_dataclass(t) else _coerce(v, t, prefix + k)
-    return cls(**kw)
-
-# %% ../nbs/06_trainer.ipynb #6a51eba1
-ENV_KEYS = {'BITMAR_ENABLE_FAST_EVAL': 'eval.fast_eval', 'BITMAR_ENABLE_FULL_EVAL': 'eval.full_eval',
-            'BITMAR_DEVICE': 'train.device', 'BITMAR_SAVE_EVERY_N_STEPS': 'checkpoint.save_every_n_steps'}
-
-def preset_dirs() -> list[Path]:
-    "Folders searched for presets: the installed package data, then the source tree's `configs/`."
-    here = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd()
-    cands = [here / 'configs', here.parent / 'configs', Path.cwd() / 'configs', Path.cwd().parent / 'configs']
-    out = []
-    for c in cands:
-        if c.is_dir() and c.resolve() not in out: out.append(c.resolve())
-    return out
-
-def list_presets() -> list[str]:
-    "Names of the shipped presets."
-    return sorted({p.stem for d in preset_dirs() for p in d.glob('*.yaml')})
-
-def _env_bool(name, v):
-    s = str(v).strip().lower()
-    if s in ('1', 'true', 'yes', 'on'): return True
-    if s in ('0', 'false', 'no', 'off'): return False
-    raise ValueError(f"environment variable {name}={v!r}: use true or false")
-
-def _set(d: dict, dotted: str, value):
-    "Set `d['a']['b'] = value` for 'a.b', creating sections."
-    *path, last = dotted.split('.')
-    for p in path:
-        if not isinstance(d.setdefault(p, {}), dict): raise TypeError(f"override '{dotted}': '{p}' is not a section")
-        d = d[p]
-    d[last] = value
-
-def parse_override(s: str) -> tuple[str, Any]:
-    "'optim.lr=3e-4' -> ('optim.lr', 3e-4); the value is read as YAML."
-    if '=' not in s: raise ValueError(f"override {s!r} must look like section.key=value, e.g. optim.lr=3e-4")
-    k, v = s.split('=', 1)
-    return k.strip(), yaml.safe_load(v) if v.strip() else None
-
-def load_config(path: str | Path | None = None, # YAML file or preset name (see `list_presets`); None: defaults
-                overrides: Iterable[str] | dict = (), # dotted overrides: ['optim.lr=3e-4'] or {'optim.lr': 3e-4}
-                env: dict | None = None,           # environment (default os.environ)
-               ) -> TrainConfig:
-    "Load, merge and validate a run config: file or preset, then environment, then overrides."
-    env = os.environ if env is None else env
-    d = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            found = [q / f'{path}.yaml' for q in preset_dirs() if (q / f'{path}.yaml').is_file()]
-            if not found:
-                raise FileNotFoundError(f"config {str(path)!r} is neither a file nor a preset; presets: {', '.join(list_presets()) or 'none found'}"
-                                        f" (searched {', '.join(map(str, preset_dirs())) or 'no configs/ folder'})")
-            p = found[0]
-        d = yaml.safe_load(p.read_text()) or {}
-        if not isinstance(d, dict): raise TypeError(f'{p}: the top level must be a mapping of sections, got {type(d).__name__}')
-        if path is not None and 'name' not in d: d['name'] = p.stem
-    for var, key in ENV_KEYS.items():
-        if env.get(var) not in (None, ''):
-            v = env[var]
-            _set(d, key, _env_bool(var, v) if key.startswith('eval.') else (int(v) if key.startswith('checkpoint.') else v))
-    ovs = list(overrides.items()) if isinstance(overrides, dict) else [parse_override(o) for o in overrides]
-    ovs = [parse_override(o) for o in env.get('BITMAR_OVERRIDES', '').split()] + ovs
-    for k, v in ovs: _set(d, k, v)
-    return _build(TrainConfig, d)
-
-def save_config(cfg: TrainConfig, path: str | Path):
-    "Write the resolved config as YAML."
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+__all__ = ['PEAK_FLOPS', 'lr_at', 'param_groups', 'save_model_file', 'load_model_file', 'rng_state', 'set_rng_state', 'rng_fork',
+           'CheckpointManager', 'peak_flops', 'MetricsLog', 'init_wandb', 'NonFiniteLossError', 'DataError', 'Trainer',
+           'TrainConfig', 'load_config']
 
 # %% ../nbs/06_trainer.ipynb #387cf2ef
 def lr_at(step: int,          # optimizer steps already taken
@@ -462,10 +246,9 @@ class MetricsLog:
 
 def init_wandb(cfg: TrainConfig, run_id: str | None = None):
     "A WandB run per `cfg.logging.wandb`, or None; never hangs without network."
-    mode = cfg.logging.wandb
-    if mode not in ('auto', 'online', 'offline', 'disabled'):
-        raise ValueError(f"logging.wandb={mode!r}: use auto, online, offline or disabled")
-    if mode == 'auto': mode = 'online' if os.environ.get('WANDB_API_KEY') else 'disabled'
+    mode, env = cfg.logging.wandb, os.environ.get('WANDB_MODE', '').lower()
+    if mode == 'auto': mode = env if env in ('offline', 'disabled') else ('online' if os.environ.get('WANDB_API_KEY') else 'disabled')
+    if mode == 'online' and env in ('offline', 'disabled'): mode = env          # the environment's choice is honoured
     if mode == 'disabled': return None
     try: import wandb
     except ImportError: warnings.warn('wandb is not installed (pip install wandb): logging to metrics.csv only'); return None
@@ -481,6 +264,9 @@ def init_wandb(cfg: TrainConfig, run_id: str | None = None):
 class NonFiniteLossError(RuntimeError):
     "Training stopped after too many non-finite losses in a row."
 
+class DataError(RuntimeError):
+    "Training stopped because too much of the data could not be read."
+
 def _rows(b: dict) -> int:
     for k in ('input_ids', 'image'):
         if isinstance(b.get(k), torch.Tensor): return b[k].shape[0]
@@ -491,16 +277,10 @@ def _slice(b: dict, n: int) -> dict:
     B = _rows(b)
     return {k: (v[:n] if (isinstance(v, (torch.Tensor, list)) and len(v) == B) else v) for k, v in b.items()}
 
-def _emb_stats(prefix: str, x: torch.Tensor) -> dict:
-    x = x.detach().float()
-    return {f'{prefix}_Mean': x.mean().item(), f'{prefix}_Std': x.std().item(), f'{prefix}_Norm': x.norm(dim=-1).mean().item()}
-
 def _make_accelerator(c: TrainConfig):
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
     mp, dev = c.train.mixed_precision, c.train.device
-    if mp not in ('no', 'bf16', 'fp16'): raise ValueError(f"train.mixed_precision={mp!r}: use no, bf16 or fp16")
-    if not (dev in ('auto', 'cpu', 'cuda') or dev.startswith('cuda:')): raise ValueError(f"train.device={dev!r}: use auto, cpu, cuda or cuda:N")
     if dev.startswith('cuda') and not torch.cuda.is_available(): raise ValueError(f'train.device={dev!r} but no CUDA GPU is visible: use train.device=cpu')
     if dev.startswith('cuda:'): torch.cuda.set_device(int(dev.split(':')[1]))
     with contextlib.suppress(Exception): AcceleratorState._reset_state()   # a fresh Trainer may change precision
@@ -518,12 +298,11 @@ class Trainer:
                  callbacks: Iterable = ()):         # objects with optional on_step/on_epoch_end/on_visualize/on_train_end
         c = self.config = config
         t = c.train
-        if t.batch_size < 1 or t.grad_accum < 1: raise ValueError(f'train.batch_size and train.grad_accum must be >= 1, got {t.batch_size}, {t.grad_accum}')
-        if t.accum_mode not in ('plain', 'feature_cache'): raise ValueError(f"train.accum_mode={t.accum_mode!r}: use plain or feature_cache")
         if t.accum_mode == 'feature_cache' and not hasattr(model, 'feature_cache_step'):
             raise ValueError(f'train.accum_mode=feature_cache needs {type(model).__name__}.feature_cache_step(batch, micro_batch); use accum_mode=plain')
-        if all(v is None for v in (t.max_steps, t.max_epochs, t.max_tokens, t.max_words)):
-            raise ValueError('no budget: set one of train.max_steps, train.max_epochs, train.max_tokens, train.max_words')
+        if t.grad_checkpointing:
+            if not hasattr(model, 'set_grad_checkpointing'): raise ValueError(f'train.grad_checkpointing needs {type(model).__name__}.set_grad_checkpointing')
+            model.set_grad_checkpointing(True)
         self.acc = _make_accelerator(c)
         self.main, self.world, self.rank = self.acc.is_main_process, self.acc.num_processes, self.acc.process_index
         self.train_data, self.val_data, self.collate_fn, self.eval_fn = train_data, val_data, collate_fn, eval_fn
@@ -537,7 +316,8 @@ class Trainer:
         self.run_dir = c.run_dir
         self.ckpt = CheckpointManager(self.run_dir / 'checkpoints', c.checkpoint.keep_last, self.main)
         self.state = {'step': 0, 'epoch': 0, 'batch': 0, 'samples': 0, 'tokens': 0, 'words': 0, 'nonfinite': 0,
-                      'nonfinite_total': 0, 'best': None, 'best_step': -1, 'total_steps': 0, 'wandb_id': ''}
+                      'nonfinite_total': 0, 'best': None, 'best_step': -1, 'total_steps': 0, 'wandb_id': '',
+                      'rows_seen': 0, 'skipped_rows': 0, 'skipped_batches': 0}
         self.history, self.log, self.wandb = [], MetricsLog(self.run_dir / 'metrics.csv', self.main), None
         self.n_params = sum(p.numel() for p in model.parameters())
         self.loss_names = set()                                          # names seen in `output.losses` (for the plots)
@@ -662,7 +442,7 @@ class Trainer:
             for g in self.optimizer.param_groups: g['lr'] = lr
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
-            clamp_logit_scales(self.unwrapped)
+            if hasattr(self.unwrapped, 'after_optimizer_step'): self.unwrapped.after_optimizer_step()
             s['nonfinite'] = 0
         s['step'] += 1
         k = self.world
@@ -670,17 +450,10 @@ class Trainer:
         m.update({'Training/loss': loss_sum, **{(f'Model/{n_}' if n_ == 'logit_scale' else f'Training/{n_}'): v for n_, v in parts.items() if n_ != 'loss'},
                   'Training/learning_rate': lr, 'Gradients/Total_Norm': gnorm, 'tokens/processed': s['tokens'],
                   'Training/epoch': s['epoch'], 'Training/nonfinite_skipped': s['nonfinite_total'],
+                  'Data/skipped_rows': s['skipped_rows'], 'Data/skipped_batches': s['skipped_batches'],
                   '_rows': rows * k, '_tokens': toks * k})
-        if out is not None and getattr(out, 'image_emb', None) is not None and getattr(out, 'text_emb', None) is not None:
-            ie, te = out.image_emb.detach().float(), out.text_emb.detach().float()
-            m['Training/cross_modal_similarity'] = torch.nn.functional.cosine_similarity(ie, te, dim=-1).mean().item()
-            if detail: m.update(_emb_stats('Features/Vision', ie)); m.update(_emb_stats('Features/Text', te))
-        if detail and out is not None:
-            ms = getattr(out, 'memory_stats', None)
-            if ms is not None: m.update(ms.metrics() if hasattr(ms, 'metrics') else {f'Memory/{a}': float(v) for a, v in dict(ms).items()})
-            m.update({f'Quantization/{a}': float(v) for a, v in quant_stats(self.unwrapped)['aggregate'].items()})
-            for name, p in self.unwrapped.named_parameters():
-                if name.endswith('logit_scale') and p.numel() == 1: m[f'Model/{name}'] = p.exp().item()
+        hook = getattr(self.unwrapped, 'step_metrics', None)            # the model's own families (Memory/, Features/, ...)
+        if hook is not None and out is not None: m.update(hook(out, bool(detail)))
         if bad and s['nonfinite'] >= c.train.max_nonfinite:
             latest = self.ckpt.latest()
             raise NonFiniteLossError(f"training stopped at step {s['step']}: the loss or gradient was non-finite for {s['nonfinite']} "
@@ -700,6 +473,7 @@ class Trainer:
                                 num_workers=self.config.data.num_workers)
                 tot, parts, n = 0.0, {}, 0
                 for b in dl:
+                    if not _rows(b): continue
                     b = {k: (v.to(self.acc.device) if isinstance(v, torch.Tensor) else v) for k, v in b.items()}
                     with self.acc.autocast(): o = model(b)
                     r = _rows(b); n += r; tot += float(o.loss) * r
@@ -755,17 +529,19 @@ class Trainer:
         if st.get('data') is not None and hasattr(self.train_data, 'load_state_dict'): self.train_data.load_state_dict(st['data'])
         self.log.truncate(self.state['step'])
 
-    def fit(self, resume: bool | None = None) -> dict:
-        "Train to the budget; with `resume`, continue from the newest complete checkpoint. Returns a summary."
+    def fit(self, resume: bool | str | None = None) -> dict: # 'auto' (default: the config's), True or False
+        "Train to the budget, continuing from the newest complete checkpoint when resuming. Never deletes earlier work."
         c, s, acc = self.config, self.state, self.acc
         resume = c.resume if resume is None else resume
         start = self.ckpt.latest() if resume else None
-        if resume and start is None: warnings.warn(f'resume: no complete checkpoint in {self.ckpt.root}, starting from scratch')
-        if start is not None: self.load(start)
+        if resume is True and start is None: warnings.warn(f'resume: no complete checkpoint in {self.ckpt.root}, starting from scratch')
+        if resume is False and self.ckpt.all():
+            raise FileExistsError(f'{self.run_dir} holds checkpoints of an earlier run: continue it with resume=True (--resume), '
+                                  f'or start again with --overwrite (deletes that run) or another name')
+        if start is not None:
+            self.load(start)
+            if self.main: tqdm.write(f"{c.name}: resuming from {start} (step {s['step']}, epoch {s['epoch']})")
         else:
-            if self.main and self.ckpt.all():
-                warnings.warn(f'{self.run_dir} holds checkpoints of an earlier run: removing them (pass resume=True / --resume to continue it)')
-                shutil.rmtree(self.ckpt.root, ignore_errors=True)
             self.log.rows = []
             s['total_steps'] = self._total_steps()
         acc.wait_for_everyone()
@@ -785,10 +561,11 @@ class Trainer:
             for _ in range(skip): next(it, None)
             while True:
                 fetched, exhausted, budgets = [], False, c.train.max_tokens is not None or c.train.max_words is not None
-                for _ in range(self.fetches):
+                while len(fetched) < self.fetches:
                     b = next(it, None)
                     if b is None: exhausted = True; break
                     s['batch'] += 1
+                    if not self._count_rows(b): continue                   # every row of the batch was unreadable
                     if budgets:
                         pend_t = sum(int(x['attention_mask'].sum()) for x in fetched if isinstance(x.get('attention_mask'), torch.Tensor))
                         pend_w = sum(len(str(w).split()) for x in fetched for w in (x.get('caption') or []))
@@ -856,7 +633,7 @@ class Trainer:
             else: fdir.mkdir(parents=True, exist_ok=True); save_model_file(model, fdir / 'model.safetensors')
             if carbon is not None:
                 with contextlib.suppress(Exception): self.log.log({'Carbon/emissions_kg': float(carbon.stop() or 0)}, s['step'])
-            self.log.flush(); self.plot()
+            self.log.flush()
             if c.logging.hub_repo:
                 try: model.push_to_hub(c.logging.hub_repo)
                 except Exception as e: warnings.warn(f'upload to {c.logging.hub_repo} failed: {e}')
@@ -866,29 +643,12 @@ class Trainer:
                 'stop_reason': reason, 'nonfinite_skipped': s['nonfinite_total'], 'final_metrics': final,
                 'best': s['best'], 'best_step': s['best_step'], 'run_dir': str(self.run_dir), 'final_dir': str(fdir)}
 
-    def plot(self) -> list[Path]:
-        "Loss curves and learning-rate schedule from metrics.csv into plots/."
-        import matplotlib; import matplotlib.pyplot as plt
-        out, pdir = [], self.run_dir / 'plots'
-        pdir.mkdir(parents=True, exist_ok=True)
-        keys = list(dict.fromkeys(k for r in self.log.rows for k in r))
-        comps = [k for k in keys if k.startswith('Training/') and k.split('/')[1] in self.loss_names - {'loss'}
-                 and not re.fullmatch(r'mrl_\d+', k.split('/')[1])]           # per-size MRL terms are sampled, one per step
-        fig, axs = plt.subplots(1, 2, figsize=(11, 3.8))
-        for k in ['Training/loss', 'Validation/loss']:
-            x, y = self.log.series(k)
-            if x: axs[0].plot(x, y, marker='o' if k.startswith('Val') else None, label=k)
-        axs[0].set(xlabel='optimizer step', ylabel='loss', title='Total loss'); axs[0].legend()
-        for k in comps:
-            x, y = self.log.series(k); axs[1].plot(x, y, label=k.split('/')[1])
-        axs[1].set(xlabel='optimizer step', ylabel='loss', title='Loss components (training)')
-        if comps: axs[1].legend(fontsize=8)
-        fig.tight_layout(); fig.savefig(pdir / 'loss_curves.png', dpi=110); plt.close(fig); out.append(pdir / 'loss_curves.png')
-        fig, ax = plt.subplots(figsize=(6, 3.2))
-        x, y = self.log.series('Training/learning_rate')
-        T = self.state['total_steps']                                  # step n (1-based) used lr_at(n - 1)
-        ax.plot(range(1, T + 1), [lr_at(i, self.config.optim, T) for i in range(T)], lw=1, label='schedule')
-        if x: ax.plot(x, y, 'o', ms=3, label='logged')
-        ax.set(xlabel='optimizer step', ylabel='learning rate', title=f'Learning rate ({self.config.optim.schedule})'); ax.legend()
-        fig.tight_layout(); fig.savefig(pdir / 'lr_schedule.png', dpi=110); plt.close(fig); out.append(pdir / 'lr_schedule.png')
-        return out
+    def _count_rows(self, b: dict) -> int:
+        "Count a batch's good and skipped rows; stop when too large a share of the data is unreadable."
+        s, good, bad = self.state, _rows(b), len(b.get('skipped_ids') or [])
+        s['rows_seen'] += good + bad; s['skipped_rows'] += bad; s['skipped_batches'] += int(good == 0)
+        limit = self.config.data.max_skipped_fraction
+        if s['rows_seen'] >= 256 and s['skipped_rows'] > limit * s['rows_seen']:
+            raise DataError(f"{s['skipped_rows']} of the first {s['rows_seen']} rows could not be read (limit data.max_skipped_fraction="
+                            f"{limit}): check the data files, or raise the limit")
+        return good
