@@ -4,7 +4,8 @@
 
 # %% ../nbs/00_data.ipynb #5a4c99eb
 from __future__ import annotations
-import csv, hashlib, io, json, math, os, random, shutil, warnings
+import csv, hashlib, io, json, math, os, random, shutil, struct, warnings, zlib
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -14,11 +15,11 @@ from PIL import Image, ImageDraw, ImageFile
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 # %% auto #0
-__all__ = ['SHAPE_COLORS', 'SHAPE_BACKGROUNDS', 'SHAPES', 'SHAPE_SIZES', 'RELATIONS', 'SPECIAL_TOKENS', 'IMAGE_TOKEN',
-           'IMAGENET_MEAN', 'IMAGENET_STD', 'to_rgb', 'decode_image', 'skipped', 'shapes_caption', 'ShapesCaptions',
-           'load_tokenizer', 'train_tokenizer', 'image_transforms', 'Collator', 'ImageTextParquet', 'QAParquet',
-           'CocoCaptions', 'download_coco', 'ImageFolderCaptions', 'images_to_parquet', 'TextCorpus', 'cache_features',
-           'CachedFeatures', 'CachedDataset']
+__all__ = ['MAX_PIXELS', 'MAX_ASPECT', 'SHAPE_COLORS', 'SHAPE_BACKGROUNDS', 'SHAPES', 'SHAPE_SIZES', 'RELATIONS',
+           'SPECIAL_TOKENS', 'IMAGE_TOKEN', 'IMAGENET_MEAN', 'IMAGENET_STD', 'to_rgb', 'BadSample', 'decode_image',
+           'skipped', 'shapes_caption', 'ShapesCaptions', 'load_tokenizer', 'train_tokenizer', 'image_transforms',
+           'Collator', 'ImageTextParquet', 'QAParquet', 'CocoCaptions', 'download_coco', 'ImageFolderCaptions',
+           'images_to_parquet', 'TextCorpus', 'make_smoke_data', 'cache_features', 'CachedFeatures', 'CachedDataset']
 
 # %% ../nbs/00_data.ipynb #d9a2b5f0
 def _stable_seed(*parts) -> int:
@@ -38,19 +39,49 @@ def to_rgb(img: Image.Image) -> Image.Image:
         return Image.alpha_composite(bg, rgba).convert('RGB')
     return img if img.mode == 'RGB' else img.convert('RGB')
 
-def decode_image(data: bytes) -> Image.Image:
-    "Decode encoded image bytes fully into an RGB PIL image; raises `ValueError` on empty, truncated or unknown data."
-    if not data: raise ValueError('empty image bytes')
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()  # full decode: truncation surfaces here
-            return to_rgb(img)
-    except (OSError, SyntaxError, Image.DecompressionBombError, ValueError) as e:
-        raise ValueError(f'cannot decode image: {e}') from e
+# %% ../nbs/00_data.ipynb #28f44233
+MAX_PIXELS = 64_000_000   # 8000 x 8000: far above a training image, far below what exhausts a worker's memory
+MAX_ASPECT = 100          # longest side over shortest side
 
-def skipped(sample_id, error) -> dict:
-    "The marker a dataset yields for a sample it had to skip; `Collator` drops it and reports its id."
-    return {'skipped': True, 'sample_id': sample_id, 'error': str(error)}
+class BadSample(ValueError):
+    "A sample that cannot be used; `reason` is a short label (e.g. 'undecodable image') to count skips by."
+    def __init__(self, reason: str, detail: str = ''):
+        super().__init__(f'{reason}: {detail}' if detail else reason)
+        self.reason = reason
+
+def _check_size(w: int, h: int, max_pixels: int | None, max_aspect: float | None):
+    "Raise `BadSample` when a declared image size is over the limits."
+    if max_pixels and w * h > max_pixels:
+        raise BadSample('too many pixels', f'the image declares {w}x{h} = {w * h:,} pixels, over '
+                                           f'max_pixels={max_pixels:,}; pass a larger max_pixels to keep such images')
+    if max_aspect and max(w, h) > max_aspect * max(min(w, h), 1):
+        raise BadSample('extreme aspect ratio', f'the image declares {w}x{h}, longer than max_aspect={max_aspect} '
+                                                'to 1; pass a larger max_aspect to keep such images')
+
+def decode_image(data: bytes,                            # encoded image: JPEG, PNG, WEBP, GIF, BMP, ...
+                 max_pixels: int | None = MAX_PIXELS,    # skip images declaring more pixels (None: no limit)
+                 max_aspect: float | None = MAX_ASPECT   # skip images longer than this to 1 (None: no limit)
+                ) -> Image.Image:
+    "Decode image bytes fully into an RGB PIL image; raises `BadSample` (a `ValueError`) with its reason if it cannot."
+    if data is None or (isinstance(data, (bytes, bytearray, memoryview)) and not len(data)):
+        raise BadSample('empty image', 'no image bytes')
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise BadSample('image is not bytes', f'got a {type(data).__name__}')
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)   # our limits replace PIL's warning
+            with Image.open(io.BytesIO(data)) as img:
+                _check_size(*img.size, max_pixels, max_aspect)   # from the header: nothing decoded yet
+                img.load()                                       # full decode: truncation surfaces here
+                return to_rgb(img)
+    except BadSample: raise
+    except Image.DecompressionBombError as e: raise BadSample('too many pixels', str(e)) from None
+    except Exception as e: raise BadSample('undecodable image', f'{type(e).__name__}: {e}') from None
+
+def skipped(sample_id, error, reason: str | None = None) -> dict:
+    "The marker a dataset yields for a sample it had to skip; `Collator` drops it and reports its id and reason."
+    reason = reason or getattr(error, 'reason', None) or (error if isinstance(error, str) else type(error).__name__)
+    return {'skipped': True, 'sample_id': sample_id, 'error': str(error), 'reason': reason}
 
 # %% ../nbs/00_data.ipynb #763efe83
 SHAPE_COLORS = {'red': (220, 40, 40), 'green': (40, 170, 60), 'blue': (40, 80, 220), 'yellow': (235, 200, 30),
@@ -59,6 +90,7 @@ SHAPE_BACKGROUNDS = {'white': (255, 255, 255), 'gray': (128, 128, 128), 'black':
 SHAPES = ('circle', 'square', 'triangle', 'diamond')
 SHAPE_SIZES = ('small', 'large')
 RELATIONS = ('above', 'below', 'left of', 'right of')
+_OPPOSITE = {'above': 'below', 'below': 'above', 'left of': 'right of', 'right of': 'left of'}
 _COUNT_WORDS = {1: 'a', 2: 'two', 3: 'three'}
 
 def _group_phrase(g: dict) -> str:
@@ -147,8 +179,7 @@ class ShapesCaptions(Dataset):
             alt[0][attr] = next(v for v in values if v != groups[0][attr])
             out[attr] = shapes_caption(alt, rel, bg)
         if rel is not None:
-            out['relation'] = shapes_caption(groups, {'above': 'below', 'below': 'above', 'left of': 'right of',
-                                                      'right of': 'left of'}[rel], bg)
+            out['relation'] = shapes_caption(groups, _OPPOSITE[rel], bg)
         out['background'] = shapes_caption(groups, rel, next(b for b in SHAPE_BACKGROUNDS if b != bg))
         return out
 
@@ -273,9 +304,9 @@ class Collator:
         return {'input_ids': ids, 'attention_mask': mask, 'labels': lab}
 
     def __call__(self, samples: list[dict]) -> dict:
-        good = [s for s in samples if not s.get('skipped')]
-        batch = {'sample_id': [s.get('sample_id') for s in good],
-                 'skipped_ids': [s.get('sample_id') for s in samples if s.get('skipped')]}
+        good, bad = [s for s in samples if not s.get('skipped')], [s for s in samples if s.get('skipped')]
+        batch = {'sample_id': [s.get('sample_id') for s in good], 'skipped_ids': [s.get('sample_id') for s in bad],
+                 'skipped_reasons': [s.get('reason') or s.get('error') or 'unknown' for s in bad]}
         if not good: return batch
         s0 = good[0]
         if 'question_ids' in s0:
@@ -291,7 +322,7 @@ class Collator:
         elif self.text_key in s0 and self.tokenizer is not None:
             batch.update(self._pad(*self._encode_text(s[self.text_key] for s in good)))
         for k, v in s0.items():
-            if k in batch or k in ('question_ids', 'answer_ids', 'input_ids', 'skipped', 'error'): continue
+            if k in batch or k in ('question_ids', 'answer_ids', 'input_ids', 'skipped', 'error', 'reason'): continue
             vals = [s.get(k) for s in good]
             if isinstance(v, torch.Tensor) and all(isinstance(x, torch.Tensor) and x.shape == v.shape for x in vals):
                 batch[k] = torch.stack(vals)
@@ -305,37 +336,119 @@ def _rank_world():
     return 0, 1
 
 def _image_bytes(v):
-    "Encoded bytes from a binary cell or a Hugging Face `{bytes, path}` image struct."
+    "Encoded bytes from a binary cell or a Hugging Face `{bytes, path}` image struct (`b''` when it holds none)."
     if isinstance(v, dict):
         if v.get('bytes'): return v['bytes']
         if v.get('path') and os.path.isfile(v['path']): return Path(v['path']).read_bytes()
         return b''
-    return v or b''
+    return b'' if v is None else v
+
+def _text(v, what: str = 'caption') -> str:
+    "A text cell as `str`: null is '', UTF-8 bytes are decoded; anything else raises `BadSample`."
+    if v is None or isinstance(v, str): return v or ''
+    if isinstance(v, (bytes, bytearray)):
+        try: return bytes(v).decode('utf-8')
+        except UnicodeDecodeError: raise BadSample(f'{what} is not text', 'bytes that are not UTF-8') from None
+    raise BadSample(f'{what} is not text', f'a {type(v).__name__} value ({v!r:.40})')
+
+# %% ../nbs/00_data.ipynb #2756ca53
+def _open_parquet(path, **kwargs):
+    "A `pyarrow.parquet.ParquetFile`, or an error that names the file and the fix."
+    import pyarrow as pa, pyarrow.parquet as pq
+    if not os.path.isfile(path): raise FileNotFoundError(f'parquet file not found: {path}')
+    if os.path.getsize(path) == 0:
+        raise ValueError(f'{path} is empty (0 bytes), perhaps an interrupted export: re-export it or move it out of '
+                         'the dataset')
+    try: return pq.ParquetFile(path, **kwargs)
+    except (pa.ArrowException, OSError) as e:
+        raise ValueError(f'{path} is not a readable parquet file ({e}): re-export it or move it out of '
+                         'the dataset') from None
+
+def _is_bytes_type(t) -> bool:
+    "Whether an arrow column type can hold encoded images: binary, or a struct with `bytes` or `path`."
+    import pyarrow as pa
+    if pa.types.is_struct(t): return any(t.field(k).name in ('bytes', 'path') for k in range(t.num_fields))
+    return pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t) or \
+           pa.types.is_null(t) or str(t) == 'binary_view'
+
+def _is_text_type(t) -> bool:
+    "Whether an arrow column type holds text (strings, possibly dictionary-encoded, or binary UTF-8)."
+    import pyarrow as pa
+    if pa.types.is_dictionary(t): t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or str(t) == 'string_view' or pa.types.is_null(t) \
+           or pa.types.is_binary(t) or pa.types.is_large_binary(t)
+
+def _check_images(path, col: str, max_pixels=MAX_PIXELS, max_aspect=MAX_ASPECT):
+    "Raise if a file's image column cannot hold images, or if not one image in it decodes."
+    import pyarrow as pa
+    f = _open_parquet(path, pre_buffer=False, buffer_size=1 << 20)
+    t, names, reasons = f.schema_arrow.field(col).type, f.schema_arrow.names, Counter()
+    if not _is_bytes_type(t):
+        raise TypeError(f"column '{col}' of {path} holds {t} values, not encoded images: pass image_col=<the column "
+                        f"of image bytes or {{bytes, path}} structs> (columns: {names})")
+    for batch in f.iter_batches(batch_size=16, columns=[col]):
+        for v in batch.column(0).to_pylist():
+            try: decode_image(_image_bytes(v), max_pixels, max_aspect); return
+            except BadSample as e: reasons[e.reason] += 1
+    del f; pa.default_memory_pool().release_unused()
+    if reasons:
+        raise ValueError(f"none of the {sum(reasons.values())} images in {path} decodes ({dict(reasons)}): is '{col}' "
+                         'the image column, and are the bytes encoded images (JPEG, PNG, WEBP, GIF, BMP)?')
+
+# %% ../nbs/00_data.ipynb #b6045fa6
+def _in_val(key, val_fraction: float, seed=0) -> bool:
+    "Whether `key` is held out: a hash of the key, the same in every process, run and machine."
+    return (_stable_seed('split', seed, key) % 10_000) < val_fraction * 10_000
 
 class _ParquetRows(IterableDataset):
-    "Stream rows of parquet files one row group at a time, sharded over workers and ranks."
-    def __init__(self, paths, columns: dict, id_col: str | None, shuffle: bool, seed: int):
-        import pyarrow.parquet as pq
+    "Stream rows of parquet files one row group at a time, sharded over workers and ranks, optionally one split."
+    def __init__(self, paths, columns: dict, id_col: str | None, shuffle: bool, seed: int,
+                 split: str | None = None, val_fraction: float = 0.05,
+                 max_pixels: int | None = MAX_PIXELS, max_aspect: float | None = MAX_ASPECT):
+        if split not in (None, 'train', 'val'): raise ValueError(f"split must be None, 'train' or 'val', got {split!r}")
+        if split and not 0 < val_fraction < 1: raise ValueError(f'val_fraction must be in (0, 1), got {val_fraction}')
         if isinstance(paths, (str, Path)): paths = [paths]
         self.paths = sorted(str(p) for p in paths for p in (sorted(Path(p).glob('*.parquet')) if Path(p).is_dir() else [p]))
         if not self.paths: raise FileNotFoundError(f'no parquet files found in {paths}')
         self.columns, self.id_col, self.shuffle, self.seed, self.epoch = columns, id_col, shuffle, seed, 0
-        self.groups, n = [], 0   # (file, row group, first row index, rows)
+        self.split, self.val_fraction, self.max_pixels, self.max_aspect = split, val_fraction, max_pixels, max_aspect
+        self.groups = []   # (file, row group, first row index, rows)
         for p in self.paths:
-            if not os.path.isfile(p): raise FileNotFoundError(f'parquet file not found: {p}')
-            f = pq.ParquetFile(p); names = f.schema_arrow.names
+            f = _open_parquet(p); schema = f.schema_arrow; names = schema.names
             missing = [c for c in columns.values() if c not in names]
             if missing: raise KeyError(f'{p} has no column(s) {missing}; its columns are {names}. Pass the right names, e.g. image_col=..., caption_col=...')
             if id_col and id_col not in names: raise KeyError(f"{p} has no id column '{id_col}' (columns: {names}); pass id_col=None to use file:row ids")
+            for k, c in columns.items():
+                t = schema.field(c).type
+                if k != 'image' and not _is_text_type(t):
+                    warnings.warn(f"column '{c}' of {p} holds {t} values, not text: its rows will be skipped as "
+                                  f"'{k} is not text'. Pass {k}_col=<the text column> (columns: {names})")
             start = 0
             for g in range(f.num_row_groups):
                 rows = f.metadata.row_group(g).num_rows; self.groups.append((p, g, start, rows)); start += rows
-            n += start
-        self.num_rows = n
+        self.num_rows, self._split_rows = sum(g[3] for g in self.groups), None   # all rows; rows of the split
         self.skipped_ids: list = []   # ids skipped in this process (workers report theirs through the batches)
 
-    def __len__(self): return self.num_rows
+    def __len__(self):
+        "Rows in this dataset's split (with a split: counted once, reading the id column alone)."
+        if self.split is None: return self.num_rows
+        if self._split_rows is None: self._split_rows = sum(map(self._wanted, self._ids()))
+        return self._split_rows
+
     def set_epoch(self, epoch: int): self.epoch = epoch
+    def _sid(self, v, path, row): return f'{Path(path).name}:{row}' if v is None else v
+
+    def _wanted(self, sid) -> bool:
+        "Whether sample `sid` is in this split: the rule CocoCaptions uses, on the id alone (not on `seed`)."
+        return self.split is None or _in_val(sid, self.val_fraction) == (self.split == 'val')
+
+    def _ids(self) -> Iterator:
+        "Every sample id in file order, reading the id column alone."
+        files = {}
+        for path, g, start, n in self.groups:
+            f = files.setdefault(path, _open_parquet(path)) if self.id_col else None
+            ids = f.read_row_group(g, columns=[self.id_col]).column(0).to_pylist() if f else [None] * n
+            yield from (self._sid(v, path, start + i) for i, v in enumerate(ids))
 
     def _my_groups(self):
         groups = list(self.groups)
@@ -345,50 +458,37 @@ class _ParquetRows(IterableDataset):
         return groups[rank * nw + wid::world * nw]
 
     def _rows(self) -> Iterator[tuple]:
-        import pyarrow as pa, pyarrow.parquet as pq
-        cols = list(self.columns.values()) + ([self.id_col] if self.id_col else [])
+        "Yield (sample_id, {key: cell}) for this worker's rows of the split, reading only the columns this pass needs."
+        import pyarrow as pa
+        keys = [k for k in self.columns if k != 'image' or getattr(self, 'load_images', True)]
+        cols = list(dict.fromkeys([self.columns[k] for k in keys] + ([self.id_col] if self.id_col else [])))
         files = {}
         for path, g, start, n in self._my_groups():
+            if not n: continue
             # page-by-page buffered reads (never the whole compressed chunk beside the decoded one), and values
             # served straight from the arrow buffers: about one row group resident at a time
-            f = files.setdefault(path, pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20))
+            f = files.setdefault(path, _open_parquet(path, pre_buffer=False, buffer_size=1 << 20))
             table = pa.Table.from_batches(list(f.iter_batches(batch_size=256, row_groups=[g], columns=cols, use_threads=False)))
             data = {c: table.column(c) for c in cols}; del table
             order = list(range(n))
             if self.shuffle: random.Random(_stable_seed(self.seed, self.epoch, path, g)).shuffle(order)
             for i in order:
-                sid = data[self.id_col][i].as_py() if self.id_col else f'{Path(path).name}:{start + i}'
-                yield sid, {k: data[c][i].as_py() for k, c in self.columns.items()}
+                sid = self._sid(data[self.id_col][i].as_py() if self.id_col else None, path, start + i)
+                if self._wanted(sid): yield sid, {k: data[self.columns[k]][i].as_py() for k in keys}
             del data
             pa.default_memory_pool().release_unused()
 
-    def _check_decodable(self):
-        "Raise if some file has no decodable image at all (reads small batches, stops at the first good image)."
-        import pyarrow as pa, pyarrow.parquet as pq
-        col = self.columns['image']
-        for p in self.paths:
-            bad = 0
-            f = pq.ParquetFile(p, pre_buffer=False, buffer_size=1 << 20)
-            for batch in f.iter_batches(batch_size=16, columns=[col]):
-                for v in batch.column(0).to_pylist():
-                    try: decode_image(_image_bytes(v)); break
-                    except ValueError: bad += 1
-                else: continue
-                break
-            else:
-                if bad: raise ValueError(f"none of the {bad} images in {p} decodes: is '{col}' the image column, and are the bytes encoded images (JPEG, PNG, WEBP, GIF, BMP)?")
-            del f
-        pa.default_memory_pool().release_unused()
+    def _image(self, v):
+        "A cell's image, decoded and transformed; `BadSample` when it cannot be decoded."
+        img = decode_image(_image_bytes(v), self.max_pixels, self.max_aspect)
+        return self.transform(img) if self.transform else img
 
-    def _decode(self, sid, v):
-        "Decode one image, or return a skipped marker (counted) when it is empty, truncated or not an image."
-        try: return decode_image(_image_bytes(v)), None
-        except ValueError as e:
-            self.skipped_ids.append(sid); return None, skipped(sid, e)
+    def _skip(self, sid, e: BadSample) -> dict:
+        self.skipped_ids.append(sid); return skipped(sid, e)
 
 # %% ../nbs/00_data.ipynb #c6cbf321
 class ImageTextParquet(_ParquetRows):
-    "Image-caption parquet files (image bytes embedded), streamed a row group at a time; bad images skipped and counted."
+    "Image-caption parquet files (image bytes embedded), streamed a row group at a time; bad rows skipped and counted."
     def __init__(self,
                  paths: str | Path | Sequence,      # parquet file(s) or folder(s) of them
                  transform: Callable | None = None, # applied to the RGB PIL image
@@ -399,25 +499,29 @@ class ImageTextParquet(_ParquetRows):
                  seed: int = 0,
                  train: bool = False,               # text dropout applies only when training
                  text_dropout: float = 0.0,         # probability of replacing the caption by ''
-                 load_images: bool = True):         # False: captions and ids only
+                 load_images: bool = True,          # False: captions and ids only (the image column is not read)
+                 split: str | None = None,          # None: every row; 'train' / 'val': split by a hash of the sample id
+                 val_fraction: float = 0.05,        # share of rows in 'val' when `split` is given
+                 max_pixels: int | None = MAX_PIXELS,   # skip images declaring more pixels, before decoding
+                 max_aspect: float | None = MAX_ASPECT):  # skip images longer than this to 1
         if not 0 <= text_dropout <= 1: raise ValueError(f'text_dropout must be a probability in [0, 1], got {text_dropout}')
-        super().__init__(paths, {'image': image_col, 'caption': caption_col}, id_col, shuffle, seed)
+        super().__init__(paths, {'image': image_col, 'caption': caption_col}, id_col, shuffle, seed,
+                         split, val_fraction, max_pixels, max_aspect)
         self.transform, self.train, self.text_dropout, self.load_images = transform, train, text_dropout, load_images
-        if load_images: self._check_decodable()
+        if load_images:
+            for p in self.paths: _check_images(p, image_col, max_pixels, max_aspect)
 
-    def _caption(self, sid, caption):
-        caption = caption or ''
+    def _caption(self, sid, caption: str) -> str:
         if self.train and self.text_dropout and random.Random(_stable_seed(self.seed, self.epoch, sid, 'drop')).random() < self.text_dropout:
             return ''
         return caption
 
     def __iter__(self):
         for sid, row in self._rows():
-            out = {'caption': self._caption(sid, row['caption']), 'sample_id': sid}
-            if self.load_images:
-                img, bad = self._decode(sid, row['image'])
-                if bad: yield bad; continue
-                out['image'] = self.transform(img) if self.transform else img
+            try:
+                out = {'caption': self._caption(sid, _text(row['caption'])), 'sample_id': sid}
+                if self.load_images: out['image'] = self._image(row['image'])
+            except BadSample as e: yield self._skip(sid, e); continue
             yield out
 
 # %% ../nbs/00_data.ipynb #11c37865
@@ -431,12 +535,16 @@ class QAParquet(_ParquetRows):
                  id_col: str | None = 'sample_id',
                  prompt: str = 'Question: {question} Answer:',  # template around the question
                  max_question_tokens: int = 128, max_answer_tokens: int = 64,
-                 shuffle: bool = False, seed: int = 0, load_images: bool = True):
+                 shuffle: bool = False, seed: int = 0, load_images: bool = True,
+                 split: str | None = None, val_fraction: float = 0.05,  # as in ImageTextParquet
+                 max_pixels: int | None = MAX_PIXELS, max_aspect: float | None = MAX_ASPECT):  # see decode_image
         if '{question}' not in prompt: raise ValueError(f"prompt must contain '{{question}}', got {prompt!r}")
-        super().__init__(paths, {'image': image_col, 'question': question_col, 'answer': answer_col}, id_col, shuffle, seed)
+        super().__init__(paths, {'image': image_col, 'question': question_col, 'answer': answer_col}, id_col,
+                         shuffle, seed, split, val_fraction, max_pixels, max_aspect)
         self.tokenizer, self.transform, self.prompt, self.load_images = tokenizer, transform, prompt, load_images
         self.max_q, self.max_a = max_question_tokens, max_answer_tokens
-        if load_images: self._check_decodable()
+        if load_images:
+            for p in self.paths: _check_images(p, image_col, max_pixels, max_aspect)
 
     def tokenize(self, question: str, answer: str) -> tuple[list, list]:
         "Token ids of the prompted question (with bos) and of the answer (with eos)."
@@ -448,24 +556,23 @@ class QAParquet(_ParquetRows):
 
     def __iter__(self):
         for sid, row in self._rows():
-            q_ids, a_ids = self.tokenize(row['question'] or '', row['answer'] or '')
-            out = {'question': row['question'], 'answer': row['answer'], 'question_ids': q_ids, 'answer_ids': a_ids, 'sample_id': sid}
-            if self.load_images:
-                img, bad = self._decode(sid, row['image'])
-                if bad: yield bad; continue
-                out['image'] = self.transform(img) if self.transform else img
+            try:
+                q, a = _text(row['question'], 'question'), _text(row['answer'], 'answer')
+                out = {'question': q, 'answer': a, 'sample_id': sid}
+                out['question_ids'], out['answer_ids'] = self.tokenize(q, a)
+                if self.load_images: out['image'] = self._image(row['image'])
+            except BadSample as e: yield self._skip(sid, e); continue
             yield out
 
 # %% ../nbs/00_data.ipynb #dee7577d
 def _find(root: Path, pattern: str) -> list:
     return sorted(p for p in root.rglob(pattern) if not any(part.startswith('.') for part in p.parts))
 
-def _open_image(path, sid):
-    try: return decode_image(Path(path).read_bytes()), None
-    except (OSError, ValueError) as e: return None, skipped(sid, e)
-
-def _in_val(key, val_fraction, seed) -> bool:
-    return (_stable_seed('split', seed, key) % 10_000) < val_fraction * 10_000
+def _open_image(path, sid, max_pixels=MAX_PIXELS, max_aspect=MAX_ASPECT):
+    "An image file decoded, or a skipped marker with its reason."
+    try: return decode_image(Path(path).read_bytes(), max_pixels, max_aspect), None
+    except OSError as e: return None, skipped(sid, e, 'unreadable image file')
+    except BadSample as e: return None, skipped(sid, e)
 
 class CocoCaptions(Dataset):
     "COCO-style captions (json + image folder): one sample per caption or per image; image-level train/val split."
@@ -477,7 +584,8 @@ class CocoCaptions(Dataset):
                  val_fraction: float = 0.05,          # share of images in 'val' when `split` is given
                  captions: str = 'all',               # 'all': a sample per caption; 'random': a sample per image
                  transform: Callable | None = None,
-                 seed: int = 0, load_images: bool = True):
+                 seed: int = 0, load_images: bool = True,
+                 max_pixels: int | None = MAX_PIXELS, max_aspect: float | None = MAX_ASPECT):  # see decode_image
         root = Path(root)
         if captions not in ('all', 'random'): raise ValueError(f"captions must be 'all' or 'random', got {captions!r}")
         if split not in (None, 'train', 'val'): raise ValueError(f"split must be None, 'train' or 'val', got {split!r}")
@@ -496,6 +604,7 @@ class CocoCaptions(Dataset):
         self.captions_per_image = {i: caps[i] for i in ids}
         self.files = {i: files[i] for i in ids}
         self.mode, self.transform, self.seed, self.load_images, self.epoch = captions, transform, seed, load_images, 0
+        self.max_pixels, self.max_aspect = max_pixels, max_aspect
         self.index = [(i, k) for i in ids for k in range(len(caps[i]))] if captions == 'all' else [(i, None) for i in ids]
         self.records = [(self.images_dir / files[i], caps[i][k if k is not None else 0], self._sid(i, k)) for i, k in self.index]
 
@@ -519,7 +628,8 @@ class CocoCaptions(Dataset):
         if k is None: k_ = random.Random(_stable_seed(self.seed, self.epoch, image_id)).randrange(len(caps))
         out = {'caption': caps[k if k is not None else k_], 'sample_id': self._sid(image_id, k), 'image_id': image_id}
         if self.load_images:
-            img, bad = _open_image(self.images_dir / self.files[image_id], out['sample_id'])
+            img, bad = _open_image(self.images_dir / self.files[image_id], out['sample_id'],
+                                   self.max_pixels, self.max_aspect)
             if bad: return bad
             out['image'] = self.transform(img) if self.transform else img
         return out
@@ -555,7 +665,8 @@ def download_coco(dest: str | Path = 'data/coco',               # where the data
 class ImageFolderCaptions(Dataset):
     "A folder of images plus captions.csv or captions.jsonl (file_name, caption[, sample_id])."
     def __init__(self, root: str | Path, captions_file: str | Path | None = None,
-                 transform: Callable | None = None, load_images: bool = True):
+                 transform: Callable | None = None, load_images: bool = True,
+                 max_pixels: int | None = MAX_PIXELS, max_aspect: float | None = MAX_ASPECT):  # see decode_image
         root = Path(root)
         if captions_file is None:
             found = [root / n for n in ('captions.csv', 'captions.jsonl') if (root / n).is_file()]
@@ -570,13 +681,14 @@ class ImageFolderCaptions(Dataset):
         self.records = [(root / r['file_name'], r['caption'], str(r.get('sample_id') or f"{Path(r['file_name']).stem}:{k}"))
                         for k, r in enumerate(rows)]
         self.transform, self.load_images = transform, load_images
+        self.max_pixels, self.max_aspect = max_pixels, max_aspect
 
     def __len__(self): return len(self.records)
     def __getitem__(self, i):
         path, caption, sid = self.records[i]
         out = {'caption': caption, 'sample_id': sid}
         if self.load_images:
-            img, bad = _open_image(path, sid)
+            img, bad = _open_image(path, sid, self.max_pixels, self.max_aspect)
             if bad: return bad
             out['image'] = self.transform(img) if self.transform else img
         return out
@@ -684,6 +796,128 @@ class TextCorpus(IterableDataset):
                 block, buf[:] = buf[:self.block_size], buf[self.block_size:]
                 if emit(block): yield {'input_ids': block, 'sample_id': f"block-{st['blocks'] - 1}"}
             if st['done'] and not buf: self._state = dict(st, buffer=[])
+
+# %% ../nbs/00_data.ipynb #2a9b5b78
+_PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+_CORRUPTIONS = ('truncated', 'empty', 'null', 'garbage', 'text file', 'broken body', 'too many pixels')
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+
+def _png_header(w: int, h: int) -> bytes:
+    return _PNG_MAGIC + _png_chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0))   # 8-bit RGB
+
+def _corrupt_image(kind: str, good: bytes, rng: random.Random) -> bytes | None:
+    "Bad image bytes of one kind (see `_CORRUPTIONS`), as scraped corpora carry them; `good` is a valid encoded image."
+    if kind == 'truncated': return good[:len(good) // 2]
+    if kind == 'empty': return b''
+    if kind == 'null': return None
+    if kind == 'garbage':
+        while True:   # random bytes that happen to decode are vanishingly rare, but never let one through
+            data = rng.randbytes(rng.randint(16, 1024))
+            try: decode_image(data)
+            except BadSample: return data
+    if kind == 'text file': return b'<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head></html>\n'
+    if kind == 'broken body':   # a valid header, then compressed data that is not
+        return _png_header(64, 64) + _png_chunk(b'IDAT', rng.randbytes(256)) + _png_chunk(b'IEND', b'')
+    if kind == 'too many pixels': return _png_header(20_000, 20_000) + _png_chunk(b'IEND', b'')
+    raise ValueError(f'unknown corruption {kind!r}: choose one of {_CORRUPTIONS}')
+
+# %% ../nbs/00_data.ipynb #a9d91349
+def _smoke_parquet(dest: Path, n: int, seed: int, size: int, corrupt_fraction: float, row_group_size: int):
+    "One Pixmo-style parquet file of JPEG, PNG and WEBP images; the corrupt rows listed in corrupt_rows.json."
+    import pyarrow as pa, pyarrow.parquet as pq
+    shapes, rng = ShapesCaptions(n, size=size, seed=seed), random.Random(_stable_seed('smoke-parquet', seed))
+    chosen = rng.sample(range(n), min(round(n * corrupt_fraction), n - 1))   # at least one good row
+    bad = {i: _CORRUPTIONS[k % len(_CORRUPTIONS)] for k, i in enumerate(chosen)}
+    formats = [('JPEG', {'quality': 90}), ('PNG', {}), ('WEBP', {'quality': 90})]
+    rows, corrupt = {'image_bytes': [], 'caption': [], 'sample_id': []}, {}
+    for i in range(n):
+        s, (fmt, kw), sid = shapes[i], formats[i % len(formats)], f'smoke-{i:06d}'
+        buf = io.BytesIO(); s['image'].save(buf, fmt, **kw); data = buf.getvalue()
+        if i in bad: data, corrupt[sid] = _corrupt_image(bad[i], data, rng), bad[i]
+        for k, v in zip(rows, (data, s['caption'], sid)): rows[k].append(v)
+    schema = pa.schema([('image_bytes', pa.binary()), ('caption', pa.string()), ('sample_id', pa.string())])
+    tmp, out = dest / 'train-00000-of-00001.parquet.tmp', dest / 'train-00000-of-00001.parquet'
+    pq.write_table(pa.table(rows, schema=schema), tmp, row_group_size=row_group_size); os.replace(tmp, out)
+    if corrupt: (dest / 'corrupt_rows.json').write_text(json.dumps(corrupt, indent=1))
+    elif (dest / 'corrupt_rows.json').exists(): (dest / 'corrupt_rows.json').unlink()
+
+# %% ../nbs/00_data.ipynb #712faff2
+def _paraphrases(scene: dict) -> list[str]:
+    "Five true captions of a `ShapesCaptions.scene` in different words, written as COCO's annotators write."
+    g, rel, bg = scene['groups'], scene['relation'], scene['background']
+    a, be = _group_phrase(g[0]), 'is' if g[0]['count'] == 1 else 'are'
+    if rel is None:
+        out = [shapes_caption(g, rel, bg), f'there {be} {a} on a {bg} background',
+               f'on a {bg} background there {be} {a}', f'a {bg} background with {a}', f'{a} drawn on a {bg} background']
+    else:
+        b = _group_phrase(g[1])
+        out = [shapes_caption(g, rel, bg), f'there {be} {a} {rel} {b}', f'on a {bg} background, {a} {be} {rel} {b}',
+               f'{b} {_OPPOSITE[rel]} {a} on a {bg} background', f'a {bg} background with {a} {rel} {b}']
+    return [s[0].upper() + s[1:] + '.' for s in out]
+
+def _smoke_coco(dest: Path, n: int, seed: int, size: int, captions_per_image: int):
+    "The COCO 2017 captions layout: annotations/captions_train2017.json and JPEG files in train2017/."
+    shapes, rng = ShapesCaptions(n, size=size, seed=seed), random.Random(_stable_seed('smoke-coco', seed))
+    (dest / 'annotations').mkdir(parents=True, exist_ok=True); (dest / 'train2017').mkdir(exist_ok=True)
+    images, anns = [], []
+    for i in range(n):
+        image_id = 9 + 13 * i; fname = f'{image_id:012d}.jpg'      # sparse ids, as COCO's are
+        shapes[i]['image'].save(dest / 'train2017' / fname, 'JPEG', quality=90)
+        images.append({'id': image_id, 'file_name': fname, 'height': size, 'width': size, 'license': 0})
+        anns += [{'image_id': image_id, 'caption': c} for c in _paraphrases(shapes.scene(i))[:captions_per_image]]
+    rng.shuffle(anns)                                                 # COCO lists captions in no image order
+    ann = {'info': {'description': 'bitmar_kit smoke data (ShapesCaptions) in the COCO captions layout'},
+           'licenses': [], 'images': images, 'annotations': [dict(a, id=k + 1) for k, a in enumerate(anns)]}
+    path = dest / 'annotations' / 'captions_train2017.json'
+    path.with_suffix('.tmp').write_text(json.dumps(ann)); os.replace(path.with_suffix('.tmp'), path)
+
+# %% ../nbs/00_data.ipynb #7e75991f
+_BABYLM_SOURCES = ('bnc_spoken', 'childes', 'gutenberg', 'open_subtitles', 'simple_wiki', 'switchboard')
+
+def _babylm_line(source: str, caption: str, rng: random.Random) -> str:
+    "One line about a shapes scene, in the manner of a BabyLM source."
+    cap = caption[0].upper() + caption[1:]
+    if source == 'childes': return f"*{rng.choice(['MOT', 'CHI', 'FAT'])}:\tlook , {caption} ."
+    if source == 'switchboard': return f"{rng.choice('AB')}:\tuh i think there's {caption}"
+    if source == 'bnc_spoken': return f"yeah {caption} , isn't it ?"
+    if source == 'open_subtitles': return f"- Look! {cap}."
+    if source == 'gutenberg': return f"And they saw {caption}, as the old story tells."
+    return f'{cap}.'
+
+def _smoke_text(dest: Path, n: int, seed: int):
+    "A BabyLM folder: <source>.train (n lines) and <source>.dev (n // 10 lines, other scenes) per source."
+    for source in _BABYLM_SOURCES:
+        for part, count in (('train', n), ('dev', max(1, n // 10))):
+            shapes = ShapesCaptions(count, seed=_stable_seed('smoke-text', seed, source, part), load_images=False)
+            rng = random.Random(_stable_seed('smoke-text-lines', seed, source, part))
+            lines = [_babylm_line(source, shapes[i]['caption'], rng) for i in range(count)]
+            (dest / f'{source}.{part}').write_text('\n'.join(lines) + '\n', encoding='utf-8')
+
+# %% ../nbs/00_data.ipynb #ea021937
+def make_smoke_data(kind: str,                      # 'parquet', 'coco' or 'text'
+                    dest: str | Path,               # folder to write (created; the files written here are replaced)
+                    n: int = 64,                    # image rows (parquet), images (coco) or lines per source (text)
+                    seed: int = 0,                  # the same arguments write the same data
+                    size: int = 64,                 # image side in pixels
+                    corrupt_fraction: float = 0.0,  # parquet: share of rows with bad image bytes (see corrupt_rows.json)
+                    row_group_size: int = 16,       # parquet: rows per row group
+                    captions_per_image: int = 5     # coco: captions per image, each in different words (1 to 5)
+                   ) -> Path:
+    "Write a miniature dataset drawn from `ShapesCaptions` in a pipeline's real on-disk format; returns `dest`."
+    kinds = ('parquet', 'coco', 'text')
+    if kind not in kinds: raise ValueError(f'kind must be one of {kinds}, got {kind!r}')
+    if n < 1 or size < 32: raise ValueError(f'make_smoke_data needs n >= 1 and size >= 32, got n={n}, size={size}')
+    if not 0 <= corrupt_fraction < 1:
+        raise ValueError(f'corrupt_fraction must be in [0, 1) (some rows must decode), got {corrupt_fraction}')
+    if not 1 <= captions_per_image <= 5:
+        raise ValueError(f'captions_per_image must be 1 to 5, got {captions_per_image}')
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    if kind == 'parquet': _smoke_parquet(dest, n, seed, size, corrupt_fraction, row_group_size)
+    elif kind == 'coco': _smoke_coco(dest, n, seed, size, captions_per_image)
+    else: _smoke_text(dest, n, seed)
+    return dest
 
 # %% ../nbs/00_data.ipynb #0388e5ab
 def _key(s): return str(s['image_id']) if 'image_id' in s else str(s['sample_id'])

@@ -11,11 +11,11 @@ import torch, torch.nn.functional as F
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['NOT_LOSSES', 'retrieval_metrics', 'caption_tokens', 'bleu', 'rouge_l', 'cider_d', 'captioning_metrics',
-           'normalize_answer', 'exact_match', 'token_f1', 'qa_metrics', 'load_minimal_pairs', 'sentence_scorer',
-           'minimal_pair_accuracy', 'plot_similarity_matrix', 'plot_embedding_space', 'plot_mrl_curve', 'read_metrics',
-           'plot_training_curves', 'plot_lr_schedule', 'loss_components', 'plot_loss_components', 'collect', 'evaluate',
-           'make_eval_fn']
+__all__ = ['NOT_LOSSES', 'NOT_AVERAGED', 'retrieval_metrics', 'caption_tokens', 'bleu', 'rouge_l', 'cider_d',
+           'captioning_metrics', 'normalize_answer', 'exact_match', 'token_f1', 'qa_metrics', 'load_minimal_pairs',
+           'sentence_scorer', 'minimal_pair_accuracy', 'plot_similarity_matrix', 'plot_embedding_space',
+           'plot_mrl_curve', 'read_metrics', 'plot_training_curves', 'plot_lr_schedule', 'loss_components',
+           'plot_loss_components', 'collect', 'evaluate', 'make_eval_fn', 'unigram_token_accuracy', 'metric_names']
 
 # %% ../nbs/08_evaluation.ipynb #6c8203f5
 def _as_tensor(x, name):
@@ -45,11 +45,13 @@ def _gather_retrieval(image_emb, text_emb, t2i):
 
 # %% ../nbs/08_evaluation.ipynb #cfe6a081
 def _ranks(img, txt, t2i, block_rows, tol=1e-10):
-    "Per image (i2t) and per caption (t2i): how many non-matching candidates score above the best match, and how many tie"
+    "Per image (i2t) and per caption (t2i): non-matches above the best match, non-matches tied with it, matches tied"
     img, txt = img.double(), txt.double()                              # float64: exact ties stay ties, random data never ties
     n_img, n_txt = img.shape[0], txt.shape[0]
     pos_t = (txt * img[t2i]).sum(-1)                                   # score of each text with its own image
     pos_i = torch.full((n_img,), -math.inf, dtype=pos_t.dtype, device=img.device).scatter_reduce(0, t2i, pos_t, 'amax')
+    tied = (pos_t - pos_i[t2i]).abs() <= tol * (1 + pos_i[t2i].abs())  # captions as good as their image's best
+    i2t_m = torch.zeros(n_img, dtype=torch.long, device=img.device).scatter_add_(0, t2i, tied.long())
     i2t_hi = torch.zeros(n_img, dtype=torch.long, device=img.device); i2t_tie = torch.zeros_like(i2t_hi)
     t2i_hi = torch.zeros(n_txt, dtype=torch.long, device=img.device); t2i_tie = torch.zeros_like(t2i_hi)
     order = torch.argsort(t2i)                                         # texts sorted by their image, to find a block's
@@ -65,17 +67,26 @@ def _ranks(img, txt, t2i, block_rows, tol=1e-10):
         i2t_hi[s:e] = (sim > ref + tol_i).sum(1); i2t_tie[s:e] = ((sim - ref).abs() <= tol_i).sum(1)
         t2i_hi += (sim > pos_t[None, :] + tol_t).sum(0); t2i_tie += ((sim - pos_t[None, :]).abs() <= tol_t).sum(0)
         del sim
-    return (i2t_hi, i2t_tie), (t2i_hi, t2i_tie)
+    return (i2t_hi, i2t_tie, i2t_m), (t2i_hi, t2i_tie, torch.ones_like(t2i_hi))
+
+def _tie_hit(k, higher, ties, matches):
+    "P(a match in the top k) when `matches` of `ties + matches` tied candidates match, in random order after `higher`"
+    g = ties + matches
+    j = (k - higher).clamp(min=0).minimum(g)                           # tied places inside the top k
+    miss = torch.ones_like(g)                                          # P(none of them a match) = C(g-m, j) / C(g, j)
+    for i in range(int(j.max()) if j.numel() else 0):
+        miss = torch.where(i < j, miss * (g - matches - i).clamp(min=0) / (g - i).clamp(min=1), miss)
+    return 1 - miss
 
 def _summarise(counts, ks, prefix, suffix):
-    "Recall@k, mean and median rank, averaging over a random order among tied candidates"
-    higher, ties = (c.double() for c in counts)
-    # the match lands uniformly among its ties: a hit at k with probability (k - higher) / (ties + 1), clipped to [0, 1]
-    out = {f'{prefix}_R@{k}{suffix}': ((k - higher) / (ties + 1)).clamp(0, 1).mean().item() for k in ks}
-    ranks = higher + 1 + ties / 2                                      # expected 1-based rank
+    "Recall@k, mean and median rank, as expectations over a random order of the tied candidates"
+    higher, ties, matches = (c.double() for c in counts)
+    out = {f'{prefix}_R@{k}{suffix}': _tie_hit(k, higher, ties, matches).mean().item() for k in ks}
+    ranks = higher + (ties + matches + 1) / (matches + 1)              # expected rank of the first match
     out[f'{prefix}_mean_rank{suffix}'] = ranks.mean().item()
     out[f'{prefix}_median_rank{suffix}'] = ranks.quantile(0.5).item()  # midpoint for an even count
     return out
+
 
 # %% ../nbs/08_evaluation.ipynb #7241115e
 def retrieval_metrics(image_emb, # (n_images, dim) image embeddings (tensor or array)
@@ -515,6 +526,26 @@ def plot_loss_components(metrics, # DataFrame, metrics.csv path, or run director
     ax.set_xlabel(xc or 'row'); ax.set_ylabel('loss (unweighted)'); ax.set_title(title)
     return fig
 
+# %% ../nbs/08_evaluation.ipynb #db129522
+def _rows(samples): return samples   # a DataLoader collate that keeps the raw rows, to be trimmed before collating
+
+def _batches(dataset, # map-style or iterable dataset of sample dicts
+             collate_fn, # e.g. `Collator(tokenizer)`
+             batch_size:int=32, # rows per batch
+             max_rows:int|None=None, # stop after this many rows (None: all)
+            ):
+    "Collated batches of the first `max_rows` rows of a dataset, read by iterating it (never by index)"
+    from torch.utils.data import DataLoader
+    if max_rows is not None and max_rows < 1:
+        raise ValueError(f"max_samples must be >= 1 or None (all rows), got {max_rows}")
+    left = max_rows
+    for rows in DataLoader(dataset, batch_size=batch_size, collate_fn=_rows):
+        if left is not None:
+            rows = rows[:left]
+            left -= len(rows)
+        if rows: yield collate_fn(rows)
+        if left == 0: return
+
 # %% ../nbs/08_evaluation.ipynb #33086bcc
 def _to(batch, device):
     return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
@@ -525,44 +556,53 @@ def _decode(ids, tokenizer):
     if tokenizer is None: return [' '.join(map(str, x)) for x in ids]
     return [s.strip() for s in tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
+NOT_AVERAGED = ('logit_scale',)   # model metrics that are parameters, not measurements: left out of evaluations
+
 @torch.no_grad()
-def collect(model, # honours encode_image / encode_text (and optionally forward with `loss`/`losses`)
-            dataset, # map-style dataset of samples (`image`, `caption`, `sample_id`[, `image_id`])
+def collect(model, # honours encode_image / encode_text (and optionally forward with `loss`, `losses`, `metrics`)
+            dataset, # map-style or iterable dataset of samples (`image`, `caption`, `sample_id`[, `image_id`])
             collate_fn, # e.g. `Collator(tokenizer)`
             batch_size:int=32, max_samples:int|None=None, compute_loss:bool=True, progress:bool=False,
            ) -> dict:
-    "Embeddings (one per unique image, one per caption), caption references, images and mean losses over a dataset"
-    from torch.utils.data import DataLoader, Subset
-    n = len(dataset) if max_samples is None else min(len(dataset), max_samples)
-    dl = DataLoader(Subset(dataset, range(n)), batch_size=batch_size, collate_fn=collate_fn)
+    "Embeddings (one per unique image, one per caption), references, images, mean losses and model metrics; streamed. A text-only dataset gives losses and metrics alone."
+    dl = _batches(dataset, collate_fn, batch_size, max_samples)
     dev = _model_device(model)
     keys, img_emb, txt_emb, t2i, refs, images = {}, [], [], [], [], []
-    sums, count = collections.defaultdict(float), 0
+    sums, msums, count, skipped = collections.defaultdict(float), collections.defaultdict(float), 0, 0
     if progress:
         from tqdm.auto import tqdm
-        dl = tqdm(dl, desc='evaluate', leave=False)
+        n = min(len(dataset), max_samples or len(dataset)) if hasattr(dataset, '__len__') else max_samples
+        dl = tqdm(dl, desc='evaluate', leave=False, total=None if n is None else -(-n // batch_size))
     for batch in dl:
+        skipped += len(batch.get('skipped_ids') or [])
         if not batch.get('sample_id'): continue
-        if 'image' not in batch or 'input_ids' not in batch:
-            raise ValueError(f"batches need 'image' and 'input_ids' (got {sorted(batch)}): give the dataset a transform and the Collator a tokenizer")
+        if 'input_ids' not in batch:
+            raise ValueError(f"batches need 'input_ids' (got {sorted(batch)}): give the Collator a tokenizer")
         b = _to(batch, dev); B = len(batch['sample_id'])
-        ids = [str(x) for x in (batch.get('image_id') or batch['sample_id'])]
+        text_only = 'image' not in batch                           # text only (e.g. BabyLM blocks): losses and metrics alone
+        if text_only and txt_emb: raise ValueError("the dataset mixes image-caption and text-only samples: evaluate them as two datasets")
+        ids = [str(x) for x in (batch.get('image_id') or batch['sample_id'])] if not text_only else []
         new = [i for i, k in enumerate(ids) if k not in keys and ids.index(k) == i]
-        if new:
+        if new and not text_only:
             img_emb.append(model.encode_image(b['image'][new]).float().cpu()); images.append(batch['image'][new].cpu())
             for i in new: keys[ids[i]] = len(keys); refs.append([])
-        txt_emb.append(model.encode_text(b['input_ids'], b['attention_mask']).float().cpu())
+        if not text_only: txt_emb.append(model.encode_text(b['input_ids'], b['attention_mask']).float().cpu())
         for i, k in enumerate(ids):
             t2i.append(keys[k]); refs[keys[k]].append(batch['caption'][i] if 'caption' in batch else '')
         if compute_loss and callable(model):
             out = model(b)
             if getattr(out, 'loss', None) is not None: sums['loss'] += float(out.loss) * B
             for k, v in (getattr(out, 'losses', None) or {}).items(): sums[k] += float(v) * B
+            for k, v in (getattr(out, 'metrics', None) or {}).items():
+                if k not in NOT_AVERAGED: msums[k] += float(v) * B
         count += B
-    if not count: raise ValueError("the dataset gave no usable samples")
-    return {'image_emb': torch.cat(img_emb), 'text_emb': torch.cat(txt_emb), 'text_to_image': torch.tensor(t2i),
-            'references': refs, 'images': torch.cat(images), 'image_keys': list(keys),
-            'losses': {k: v / count for k, v in sums.items()}, 'n_samples': count}
+    if not count:
+        raise ValueError(f"the dataset gave no usable samples ({skipped} rows skipped): check its images and captions")
+    cat = lambda xs: torch.cat(xs) if xs else None                      # None: a text-only dataset
+    return {'image_emb': cat(img_emb), 'text_emb': cat(txt_emb), 'text_to_image': torch.tensor(t2i, dtype=torch.long),
+            'references': refs, 'images': cat(images), 'image_keys': list(keys),
+            'losses': {k: v / count for k, v in sums.items()}, 'metrics': {k: v / count for k, v in msums.items()},
+            'n_samples': count, 'n_skipped': skipped}
 
 # %% ../nbs/08_evaluation.ipynb #22e7cb17
 def _fmt(v): return f'{v:.4f}' if isinstance(v, float) else str(v)
@@ -575,7 +615,7 @@ def _show_image(ax, img):
     ax.imshow(x.clamp(0, 1).permute(1, 2, 0).numpy()); ax.axis('off')
 
 def evaluate(model, # honours contract 2 (encode_image, encode_text; optionally generate, sequence_logprob, forward)
-             datasets:dict, # name -> map-style dataset
+             datasets:dict, # name -> dataset, map-style or iterable (read by streaming, never by index)
              out_dir=None, # write metrics.json, report.md and plots here (None: return metrics only)
              collate_fn=None, # e.g. `Collator(tokenizer)`; default: one built from `tokenizer`
              tokenizer=None, # decodes generated captions; default `model.tokenizer`
@@ -587,7 +627,7 @@ def evaluate(model, # honours contract 2 (encode_image, encode_text; optionally 
              n_examples:int=8, # generated captions shown in the report
              step:int|None=None, progress:bool=False,
             ) -> dict:
-    "Retrieval, captioning, loss/perplexity and minimal-pair metrics of a model; writes a report directory"
+    "Retrieval, captioning, loss/perplexity, model and minimal-pair metrics of a model; writes a report directory"
     tok = tokenizer if tokenizer is not None else getattr(model, 'tokenizer', None)
     if collate_fn is None:
         if tok is None: raise ValueError("evaluate needs collate_fn=Collator(tokenizer) or a tokenizer")
@@ -604,21 +644,23 @@ def evaluate(model, # honours contract 2 (encode_image, encode_text; optionally 
         for name, ds in datasets.items():
             pre = f'{name}/' if len(datasets) > 1 else ''
             c = collect(model, ds, collate_fn, batch_size, max_samples, progress=progress)
-            m = retrieval_metrics(c['image_emb'], c['text_emb'], c['text_to_image'], ks=ks, dims=dims, gather=False)  # whole set here
+            text_only = c['image_emb'] is None
+            m = {} if text_only else retrieval_metrics(c['image_emb'], c['text_emb'], c['text_to_image'], ks=ks, dims=dims, gather=False)
             m.update({k if k == 'loss' else f'loss_{k}': v for k, v in c['losses'].items()})
             if 'lm' in c['losses']: m['perplexity'] = math.exp(min(c['losses']['lm'], 50.0))
+            m.update(c['metrics'])                                                   # token_accuracy, ...
             examples = []
-            if generate and hasattr(model, 'generate'):
+            if generate and hasattr(model, 'generate') and not text_only:
                 n_cap = len(c['images']) if max_caption_images is None else min(len(c['images']), max_caption_images)
                 preds = []
                 for s in range(0, n_cap, batch_size):
-                    preds += _decode(model.generate(c['images'][s:s + batch_size].to(_model_device(model)),
+                    preds += _decode(model.generate(c['images'][s:min(s + batch_size, n_cap)].to(_model_device(model)),
                                                     max_new_tokens=max_new_tokens, temperature=0), tok)
                 m.update(captioning_metrics(preds, c['references'][:n_cap]))
                 examples = [(c['image_keys'][i], preds[i], c['references'][i][0]) for i in range(min(n_examples, n_cap))]
-            m['n_samples'], m['n_images'] = c['n_samples'], len(c['images'])
+            m['n_samples'], m['n_images'], m['n_skipped'] = c['n_samples'], 0 if text_only else len(c['images']), c['n_skipped']
             metrics.update({pre + k: v for k, v in m.items()})
-            if out_dir is not None and plots and main:
+            if out_dir is not None and plots and main and not text_only:
                 figs += _report_plots(out_dir / 'plots', name, c, m, dims, tsne, examples, n_examples)
             sections.append((name, m, examples))
         if minimal_pairs is not None and hasattr(model, 'sequence_logprob'):
@@ -682,3 +724,41 @@ def make_eval_fn(datasets:dict, # name -> dataset (the first is the validation s
         loss_key = lambda k: k.split('/')[-1] == 'loss' or k.split('/')[-1].startswith('loss_')   # the trainer logs its own
         return {k: float(v) for k, v in m.items() if isinstance(v, (int, float)) and not loss_key(k)}
     return eval_fn
+
+# %% ../nbs/08_evaluation.ipynb #36742135
+def _next_tokens(data, collate_fn, n, batch_size=256):
+    "The next-token targets (labels[:, 1:] that are not -100) of the first n rows, as one 1-d tensor"
+    labels = [b['labels'][:, 1:] for b in _batches(data, collate_fn, batch_size, n) if 'labels' in b]
+    return torch.cat([l[l != -100] for l in labels]) if labels else torch.zeros(0, dtype=torch.long)
+
+def unigram_token_accuracy(train_data, # captions to count (map-style or iterable)
+                           val_data, # captions to measure on (map-style or iterable)
+                           collate_fn, # gives `labels`, e.g. `Collator(tokenizer)`
+                           n:int=2000, # rows read from each dataset
+                          ) -> float:
+    "Token accuracy of always predicting the most frequent next token of the training captions, on the validation ones"
+    fix = "pass captions and a collate_fn that tokenizes them into `labels`, e.g. Collator(tokenizer)"
+    train = _next_tokens(train_data, collate_fn, n)
+    if not train.numel(): raise ValueError(f"train_data gave no caption tokens: {fix}")
+    val = _next_tokens(val_data, collate_fn, n)
+    if not val.numel(): raise ValueError(f"val_data gave no caption tokens: {fix}")
+    return (val == torch.bincount(train).argmax()).double().mean().item()
+
+# %% ../nbs/08_evaluation.ipynb #3d27c769
+def metric_names(ks=(1, 5, 10), # the k of Recall@k, as given to `evaluate`
+                 dims=None, # Matryoshka sizes, as given to `evaluate`
+                 generate:bool=True, # captions are generated (the model has `generate`)
+                 minimal_pairs:bool=False, # minimal pairs are scored (given, and the model has `sequence_logprob`)
+                 model_metrics=(), # names in the model's `out.metrics` (e.g. 'token_accuracy')
+                ) -> list[str]:
+    "Every key `evaluate` returns for one dataset, except the loss keys (`loss`, `loss_*`, `perplexity`)"
+    if isinstance(model_metrics, str): model_metrics = (model_metrics,)
+    names = []
+    for suffix in ['', *(f'@{d}' for d in dims or ())]:
+        for p in ('i2t', 't2i'):
+            names += [f'{p}_R@{k}{suffix}' for k in ks] + [f'{p}_mean_rank{suffix}', f'{p}_median_rank{suffix}']
+    names += [k for k in model_metrics if k not in NOT_AVERAGED]
+    if generate: names += list(captioning_metrics(['a'], [['a']]))
+    names += ['n_samples', 'n_images', 'n_skipped']
+    if minimal_pairs: names += ['blimp_accuracy', 'blimp_macro_accuracy']
+    return names

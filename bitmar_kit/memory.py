@@ -155,7 +155,7 @@ class EpisodicMemory(nn.Module):
     def _check_mask(self, mask, Z):
         want = tuple(Z.shape[:2])
         if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or tuple(mask.shape) != want:
-            got = f'{mask.dtype} of shape {tuple(mask.shape)}' if isinstance(mask, torch.Tensor) else type(mask).__name__
+            got = f'{mask.dtype} {tuple(mask.shape)}' if isinstance(mask, torch.Tensor) else type(mask).__name__
             raise ValueError(f'mask must be a bool tensor of shape (episodes, codes) = {want}, True = write the code; '
                              f'got {got}; build it from a comparison, e.g. mask = ids[:, None] != ids[None, :]')
         return mask.to(Z.device)

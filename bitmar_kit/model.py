@@ -257,6 +257,20 @@ class _DualEncoder(nn.Module):
         names = {f'vision.{n}' for n in self.vision.no_weight_decay()}
         return names | {n for n, _ in self.named_parameters() if n.endswith(('logit_scale', 'logit_bias', 'prior_mean', 'w_logvar'))}
 
+    @classmethod
+    def output_names(cls, config:BitMarConfig, # the model's config
+                     images:bool=True, # a batch with images (False: text only)
+                    )->tuple: # (loss names, metric names)
+        "The names in `output.losses` and `output.metrics` of a forward pass, known before the model is built."
+        align = []
+        if images and (config.contrastive_weight > 0 or config.mrl_weight > 0):
+            align = (['clip'] if config.contrastive_weight > 0 else []) + \
+                    (['mrl'] + [f'mrl_{d}' for d in config.mrl_dims] if config.mrl_weight > 0 and config.mrl_dims else [])
+        if cls is AlignmentModel: return align, ['cross_modal_similarity', 'logit_scale']
+        losses = align + (['memory_readback', 'memory_kl'] if images else []) + ['lm']
+        scale = ['logit_scale'] if config.contrastive_weight > 0 or config.mrl_weight > 0 else []
+        return losses, ['token_accuracy'] + (['cross_modal_similarity'] if images else []) + scale
+
     # --- hooks the Trainer calls (it imports no model code)
     def after_optimizer_step(self):
         "Keep the contrastive logit scale in its range after each update."

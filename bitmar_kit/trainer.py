@@ -481,7 +481,7 @@ class Trainer:
                 if n: out['Validation/loss'] = tot / n; out.update({f'Validation/{k}': v / n for k, v in parts.items() if k != 'loss'})
             if self.main and self.eval_fn is not None and (self.config.eval.fast_eval if kind == 'fast' else self.config.eval.full_eval):
                 for k, v in (self.eval_fn(model, self.state['step'], kind) or {}).items():
-                    out[k if '/' in k else f'Validation/{k}'] = float(v)
+                    out.setdefault(k if '/' in k else f'Validation/{k}', float(v))   # the full validation pass wins
             model.train(was)
         self.acc.wait_for_everyone()
         return out
@@ -622,6 +622,8 @@ class Trainer:
         if self.main: tqdm.write(f"{c.name}: stopped after step {s['step']} ({reason}); {s['samples']} samples, {s['tokens']} tokens")
         final = {}
         if c.eval.full_eval: final = self.evaluate('full'); self._after_eval(final, 'full')
+        if c.checkpoint.best_metric and s['best'] is None and self.main:
+            warnings.warn(f'checkpoint.best_metric={c.checkpoint.best_metric!r} was never logged, so no best/ checkpoint was saved')
         latest = self.ckpt.latest() if self.main else None
         if latest is None or json.loads((latest / 'manifest.json').read_text())['step'] != s['step'] or not self.main:
             self.save()                                           # resuming a finished run is a no-op
