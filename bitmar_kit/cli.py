@@ -12,7 +12,7 @@ from .data import (ShapesCaptions, CocoCaptions, ImageTextParquet, ImageFolderCa
                              CachedDataset, train_tokenizer, load_tokenizer, image_transforms, Collator, images_to_parquet,
                              download_coco, cache_features, make_smoke_data)
 from .model import BitMar, AlignmentModel   # importing the model registers its types (bitmar, alignment)
-from .trainer import Trainer, CheckpointManager, NonFiniteLossError, DataError
+from .trainer import Trainer, CheckpointManager, CheckpointError, NonFiniteLossError, DataError
 from .evaluation import (make_eval_fn, evaluate, metric_names, unigram_token_accuracy, plot_training_curves,
                                    plot_lr_schedule, plot_loss_components)
 from .attention import AttentionCallback, analyze_attention_dir
@@ -169,7 +169,7 @@ def check_run(cfg: TrainConfig, overwrite: bool = False) -> bool: # whether the 
     if cfg.resume is False:
         raise RunExistsError('', f"{cfg.run_dir} holds checkpoints of an earlier run ({ckpt.all()[-1].name}): continue it with "
                                  f"--resume, start again with --overwrite (deletes it), or pick another --name")
-    return ckpt.latest() is not None
+    return ckpt.latest(verify=False) is not None                 # the trainer verifies what it loads
 
 # %% ../nbs/09_cli.ipynb #a8e8186b
 def _save_fig(fig, path):
@@ -233,7 +233,8 @@ def format_summary(s: dict) -> str:
     if 'perplexity' in s and 'i2t_R@1' not in s: lines.append(f"Validation loss {s.get('loss', float('nan')):.4f}, perplexity {s['perplexity']:.2f}")
     if s.get('train_skipped_rows') or s.get('n_skipped'):
         lines.append(f"Unreadable rows skipped: {s.get('train_skipped_rows', 0)} of {s.get('train_rows_seen', '?')} in training, "
-                     f"{s.get('n_skipped', 0)} in the final evaluation")
+                     f"{s.get('n_skipped', 0)} in the final evaluation" +
+                     (f" ({', '.join(f'{k}: {v}' for k, v in s['train_skipped_reasons'].items())})" if s.get('train_skipped_reasons') else ''))
     if s.get('captions'):
         lines.append('Generated captions (true | generated):')
         lines += [f"  {c['true']}  |  {c['generated']}" for c in s['captions']]
@@ -302,7 +303,7 @@ def train(cfg: TrainConfig,          # a resolved config (see `load_config`)
     res = tr.fit(resume=resuming)
     res['train_seconds'] = time.time() - t0
     if summary and tr.main and data['val'] is not None:
-        res['summary'] = summarize(cfg, data, skipped={k: tr.state[k] for k in ('skipped_rows', 'skipped_batches', 'rows_seen')})
+        res['summary'] = summarize(cfg, data, skipped={k: tr.state[k] for k in ('skipped_rows', 'skipped_batches', 'rows_seen', 'skipped_reasons')})
     elif tr.main: training_plots(cfg.run_dir)
     res['trainer'] = tr
     return res
@@ -360,7 +361,7 @@ def train_cli(argv=None):
     except (ConfigError, FileNotFoundError) as e: _fail('bitmar-train', e, debug)
     try: train(cfg, summary=opt['summary'], overwrite=opt['overwrite'], smoke_data=opt['smoke_data'])
     except ConfigError as e: _fail('bitmar-train', e, debug)
-    except (NonFiniteLossError, DataError) as e:            # a run that stopped itself: its message says what to do
+    except (NonFiniteLossError, DataError, CheckpointError) as e:            # a run that stopped itself: its message says what to do
         if debug: raise
         print(f'bitmar-train: {e}', file=sys.stderr); raise SystemExit(1)
 

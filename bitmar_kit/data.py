@@ -529,7 +529,9 @@ class ImageTextParquet(_ParquetRows):
     def __iter__(self):
         for sid, row in self._rows():
             try:
-                out = {'caption': self._caption(sid, _text(row['caption'])), 'sample_id': sid}
+                caption = _text(row['caption'])
+                if not caption.strip(): raise BadSample('missing caption', 'null or empty')   # nothing to align the image with
+                out = {'caption': self._caption(sid, caption), 'sample_id': sid}
                 if self.load_images: out['image'] = self._image(row['image'])
             except BadSample as e: yield self._skip(sid, e); continue
             yield out
