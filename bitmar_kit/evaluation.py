@@ -15,7 +15,8 @@ __all__ = ['NOT_LOSSES', 'NOT_AVERAGED', 'retrieval_metrics', 'caption_tokens', 
            'captioning_metrics', 'normalize_answer', 'exact_match', 'token_f1', 'qa_metrics', 'load_minimal_pairs',
            'sentence_scorer', 'minimal_pair_accuracy', 'plot_similarity_matrix', 'plot_embedding_space',
            'plot_mrl_curve', 'read_metrics', 'plot_training_curves', 'plot_lr_schedule', 'loss_components',
-           'plot_loss_components', 'collect', 'evaluate', 'make_eval_fn', 'unigram_token_accuracy', 'metric_names']
+           'plot_loss_components', 'collect', 'evaluate', 'make_eval_fn', 'unigram_token_accuracy', 'metric_names',
+           'embedding_explorer', 'similarity_explorer']
 
 # %% ../nbs/08_evaluation.ipynb #6c8203f5
 def _as_tensor(x, name):
@@ -762,3 +763,170 @@ def metric_names(ks=(1, 5, 10), # the k of Recall@k, as given to `evaluate`
     names += ['n_samples', 'n_images', 'n_skipped']
     if minimal_pairs: names += ['blimp_accuracy', 'blimp_macro_accuracy']
     return names
+
+# %% ../nbs/08_evaluation.ipynb #bda122f2
+from .attention import _widgets_ok   # the same test for a widget-capable kernel as attention_explorer
+
+def _explorer_data(data, text_emb=None, text_to_image=None, images=None, captions=None):
+    "Embeddings (float, CPU), text -> image index, images and one caption per text, from arrays or a `collect` result"
+    if isinstance(data, dict):
+        c = data
+        data, text_emb, text_to_image = c['image_emb'], c['text_emb'], c['text_to_image']
+        images = c.get('images') if images is None else images
+        if captions is None and c.get('references') is not None:       # references: per image, its captions in text order
+            seen, captions = collections.Counter(), []
+            for i in torch.as_tensor(text_to_image).tolist(): captions.append(c['references'][i][seen[i]]); seen[i] += 1
+    if data is None or text_emb is None: raise ValueError("the explorers need image and text embeddings (a text-only dataset has none)")
+    img, txt = _as_tensor(data, 'image_emb').cpu(), _as_tensor(text_emb, 'text_emb').cpu()
+    t2i = torch.arange(len(txt)) if text_to_image is None else torch.as_tensor(text_to_image).long().cpu()
+    if len(t2i) != len(txt): raise ValueError(f"text_to_image has {len(t2i)} entries for {len(txt)} texts")
+    if captions is not None and len(captions) != len(txt): raise ValueError(f"{len(captions)} captions for {len(txt)} texts")
+    return img, txt, t2i, images, captions
+
+def _draw_item(ax, images, i, title='', colour='black', width=28):
+    "Image `i` (a normalised tensor or a PIL image) with a title, or the title alone when there are no images"
+    import textwrap
+    if images is not None and i < len(images):
+        x = images[i]
+        if isinstance(x, torch.Tensor): _show_image(ax, x)
+        else: ax.imshow(np.asarray(x)); ax.axis('off')
+    else: ax.axis('off')
+    ax.set_title('\n'.join(textwrap.fill(l, width) for l in title.split('\n')), fontsize=7.5, color=colour)
+
+def _widget_box(controls, draw):
+    "ipywidgets: the controls in a row above an Output that `draw(**values)` fills; redrawn on every change"
+    import ipywidgets as W
+    from IPython.display import display
+    out = W.Output()
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            fig = draw(**{k: w.value for k, w in controls.items()})
+            display(fig); _plt().close(fig)
+    for w in controls.values(): w.observe(redraw, names='value')
+    box = W.VBox([W.HBox(list(controls.values())), out])
+    redraw()
+    return box
+
+# %% ../nbs/08_evaluation.ipynb #578b1f7e
+def _embedding_figure(img, txt, t2i, images, captions, dim, method, n, select, seed, cache):
+    "Scatter of images and texts (first `n` texts and their images) at prefix size `dim`, text `select` and its image marked, beside that pair"
+    t_sel = np.arange(min(n, len(txt))); i_sel = np.unique(t2i[t_sel].numpy())
+    key = (dim, method)
+    if key not in cache:
+        a, b = F.normalize(img[:, :dim], dim=-1).numpy(), F.normalize(txt[:, :dim], dim=-1).numpy()
+        cache[key] = _project(np.concatenate([a[i_sel], b[t_sel]]), method, seed)
+    xy = cache[key]; pi, pt = xy[:len(i_sel)], xy[len(i_sel):]
+    where = {int(i): k for k, i in enumerate(i_sel)}
+    s = int(select) % len(t_sel); own = int(t2i[s])
+    sims = F.normalize(txt[s, :dim], dim=-1) @ F.normalize(img[:, :dim], dim=-1).T
+    top = int(sims.argmax())
+    plt = _plt()
+    fig, (ax, ax_img) = plt.subplots(1, 2, figsize=(9.2, 4.4), gridspec_kw={'width_ratios': [1.7, 1]})
+    ax.scatter(*pi.T, s=18, marker='o', color='tab:blue', alpha=0.6, label='image')
+    ax.scatter(*pt.T, s=18, marker='x', color='tab:orange', alpha=0.6, label='text')
+    ax.plot(*zip(pi[where[own]], pt[s]), color='k', lw=1)
+    ax.scatter(*pt[s], s=160, facecolors='none', edgecolors='k', lw=1.5, label=f'text {s}')
+    ax.scatter(*pi[where[own]], s=160, facecolors='none', edgecolors='tab:green', lw=1.5, label=f'its image {own}')
+    if top != own and top in where:
+        ax.scatter(*pi[where[top]], s=160, facecolors='none', edgecolors='tab:red', lw=1.5, label=f'nearest image {top}')
+    name = 'PCA' if method == 'pca' else 't-SNE'
+    ax.set_xlabel(f'{name} component 1'); ax.set_ylabel(f'{name} component 2'); ax.legend(fontsize=7, loc='best')
+    ax.set_title(f'{name} of {len(t_sel)} texts and {len(i_sel)} images, first {dim} dimensions', fontsize=9)
+    cap = captions[s] if captions is not None else f'text {s}'
+    verdict = 'nearest image is its own' if top == own else f'nearest image is {top}, not its own'
+    _draw_item(ax_img, images, own, f'"{cap}"\nimage {own}: {verdict} (cosine {float(sims[own]):.2f})',
+               'tab:green' if top == own else 'tab:red', width=44)
+    fig.tight_layout()
+    return fig
+
+def embedding_explorer(data, # a `collect(...)` result, or the (n_images, dim) image embeddings
+                       text_emb=None, # (n_texts, dim) text embeddings, when `data` is not a `collect` result
+                       text_to_image=None, # image index of each text; None: text i describes image i
+                       images=None, # images to show: normalised [n, 3, H, W] tensor or PIL images
+                       captions=None, # one string per text
+                       dims=None, # Matryoshka sizes to switch between (default: the full size)
+                       method:str='pca', # 'pca' or 'tsne' (the widget switches between them)
+                       n:int=200, # project at most this many texts (and their images)
+                       static:bool|None=None, # True: a static figure; None: widgets when they can run
+                       select:int=0, dim:int|None=None, # the static figure's text and size
+                       seed:int=0, # t-SNE's random state
+                      ):
+    "Browse images and texts in one 2-d projection (PCA or t-SNE): pick a caption to see it, its image and its nearest image, at each MRL size."
+    img, txt, t2i, images, captions = _explorer_data(data, text_emb, text_to_image, images, captions)
+    sizes = sorted({int(d) for d in (dims or [img.shape[1]])})
+    if sizes[-1] > img.shape[1]: raise ValueError(f"dims {sizes} exceed the embedding size {img.shape[1]}")
+    cache = {}
+    draw = lambda size, projection, caption: _embedding_figure(img, txt, t2i, images, captions, size, projection, n, caption, seed, cache)
+    if static is None: static = not _widgets_ok()
+    if static: return draw(dim or sizes[-1], method, select)
+    import ipywidgets as W
+    labels = captions or [f'text {i}' for i in range(len(txt))]
+    opts = [(f'{i}: {labels[i][:40]}', i) for i in range(min(n, len(txt)))]
+    return _widget_box({'size': W.Dropdown(options=sizes, value=dim or sizes[-1], description='size'),
+                        'projection': W.Dropdown(options=[('PCA', 'pca'), ('t-SNE', 'tsne')], value=method, description='projection'),
+                        'caption': W.Dropdown(options=opts, value=select % len(opts), description='caption')}, draw)
+
+# %% ../nbs/08_evaluation.ipynb #04e1dbca
+def _similarity_figure(img, txt, t2i, images, captions, dim, n, query, direction, k):
+    "Heatmap of the first `n` images against their first captions, beside the top-k items retrieved for one query"
+    import seaborn as sns, textwrap
+    a, b = F.normalize(img[:, :dim], dim=-1), F.normalize(txt[:, :dim], dim=-1)
+    sim = b @ a.T                                                         # [texts, images]
+    n = min(n, len(img))
+    first = [int((t2i == i).nonzero()[0]) for i in range(n)]             # each image's first caption
+    plt = _plt()
+    k = min(k, len(img) if direction == 't2i' else len(txt))
+    fig = plt.figure(figsize=(4.8 + 1.7 * (k + 1), 3.9))
+    gs = fig.add_gridspec(1, 2, width_ratios=[4.8, 1.7 * (k + 1)], wspace=0.12, left=0.06, right=0.99, bottom=0.14, top=0.9)
+    ax = fig.add_subplot(gs[0])
+    sns.heatmap(sim[first][:, :n].T.numpy(), ax=ax, cmap='viridis', vmin=min(-0.2, float(sim.min())), vmax=1.0, square=True,
+                xticklabels=max(1, n // 8), yticklabels=max(1, n // 8), cbar_kws={'label': 'cosine similarity', 'shrink': 0.8})
+    ax.set_xlabel("text (each image's first caption)"); ax.set_ylabel('image'); ax.set_title(f'Image-text similarity, first {dim} dimensions', fontsize=9)
+    names = lambda j: captions[j] if captions is not None else f'text {j}'
+    right = gs[1].subgridspec(1, k + 1, wspace=0.12)
+    qax = fig.add_subplot(right[0])
+    if direction == 't2i':
+        q = int(query) % len(txt); own = int(t2i[q])
+        if q in first: ax.add_patch(plt.Rectangle((first.index(q), 0), 1, n, fill=False, ec='red', lw=2))   # the query's column
+        qax.axis('off'); qax.text(0.5, 0.5, textwrap.fill(f'query: "{names(q)}"', 22), ha='center', va='center', fontsize=8)
+        scores, idx = sim[q].topk(k)
+        for r, (s, i) in enumerate(zip(scores.tolist(), idx.tolist())):
+            hit = i == own
+            _draw_item(fig.add_subplot(right[r + 1]), images, i, f'#{r + 1} image {i}\ncosine {s:.2f}' + (' (match)' if hit else ''),
+                       'tab:green' if hit else 'black', width=24)
+    else:
+        q = int(query) % len(img)
+        if q < n: ax.add_patch(plt.Rectangle((0, q), n, 1, fill=False, ec='red', lw=2))   # the query's row
+        _draw_item(qax, images, q, f'query: image {q}')
+        scores, idx = sim[:, q].topk(k)
+        for r, (s, j) in enumerate(zip(scores.tolist(), idx.tolist())):
+            hit = int(t2i[j]) == q
+            _draw_item(fig.add_subplot(right[r + 1]), images, int(t2i[j]), f'#{r + 1} "{names(j)}"\ncosine {s:.2f}' + (' (match)' if hit else ''),
+                       'tab:green' if hit else 'black', width=24)
+    return fig
+
+def similarity_explorer(data, # a `collect(...)` result, or the (n_images, dim) image embeddings
+                        text_emb=None, # (n_texts, dim) text embeddings, when `data` is not a `collect` result
+                        text_to_image=None, # image index of each text; None: text i describes image i
+                        images=None, # images to show: normalised [n, 3, H, W] tensor or PIL images
+                        captions=None, # one string per text
+                        dims=None, # Matryoshka sizes to switch between (default: the full size)
+                        n:int=32, # images in the heatmap
+                        k:int=5, # items retrieved per query
+                        static:bool|None=None, # True: a static figure; None: widgets when they can run
+                        query:int=0, direction:str='t2i', dim:int|None=None, # the static figure's query ('t2i': a text, 'i2t': an image) and size
+                       ):
+    "The image-text similarity matrix beside the top-k items one query retrieves (matches in green); pick the query, direction, k and MRL size."
+    img, txt, t2i, images, captions = _explorer_data(data, text_emb, text_to_image, images, captions)
+    if direction not in ('t2i', 'i2t'): raise ValueError(f"direction={direction!r}: choose 't2i' (text query) or 'i2t' (image query)")
+    sizes = sorted({int(d) for d in (dims or [img.shape[1]])})
+    if sizes[-1] > img.shape[1]: raise ValueError(f"dims {sizes} exceed the embedding size {img.shape[1]}")
+    draw = lambda size, direction, query, k: _similarity_figure(img, txt, t2i, images, captions, size, n, query, direction, k)
+    if static is None: static = not _widgets_ok()
+    if static: return draw(dim or sizes[-1], direction, query, k)
+    import ipywidgets as W
+    return _widget_box({'size': W.Dropdown(options=sizes, value=dim or sizes[-1], description='size'),
+                        'direction': W.Dropdown(options=[('text -> images', 't2i'), ('image -> texts', 'i2t')], value=direction, description='direction'),
+                        'query': W.IntSlider(query, 0, max(len(txt), len(img)) - 1, description='query'),
+                        'k': W.IntSlider(k, 1, 10, description='top k')}, draw)
