@@ -794,7 +794,7 @@ def _draw_item(ax, images, i, title='', colour='black', width=28):
     ax.set_title('\n'.join(textwrap.fill(l, width) for l in title.split('\n')), fontsize=7.5, color=colour)
 
 def _widget_box(controls, draw):
-    "ipywidgets: the controls in a row above an Output that `draw(**values)` fills; redrawn on every change"
+    "ipywidgets: the controls in a row above an Output that `draw(**values)` fills, redrawn on every change; displayed and returned"
     import ipywidgets as W
     from IPython.display import display
     out = W.Output()
@@ -805,7 +805,7 @@ def _widget_box(controls, draw):
             display(fig); _plt().close(fig)
     for w in controls.values(): w.observe(redraw, names='value')
     box = W.VBox([W.HBox(list(controls.values())), out])
-    redraw()
+    display(box); redraw()
     return box
 
 # %% ../nbs/08_evaluation.ipynb #578b1f7e
