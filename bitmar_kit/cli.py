@@ -38,18 +38,19 @@ def _image_sets(cfg: TrainConfig) -> tuple:
         return (ShapesCaptions(d.n_train, size=d.image_size, seed=cfg.seed, transform=tf_train),
                 ShapesCaptions(d.n_val, size=d.image_size, seed=cfg.seed + 10_000, transform=tf))
     if d.dataset == 'coco':
-        return (CocoCaptions(p, split='train', val_fraction=d.val_fraction, transform=tf_train, seed=cfg.seed),
-                CocoCaptions(p, split='val', val_fraction=d.val_fraction, captions='random', transform=tf, seed=cfg.seed))
+        return (CocoCaptions(p, split='train', val_fraction=d.val_fraction, transform=tf_train, seed=cfg.seed, max_pixels=d.max_pixels),
+                CocoCaptions(p, split='val', val_fraction=d.val_fraction, captions='random', transform=tf, seed=cfg.seed,
+                             max_pixels=d.max_pixels))
     if d.dataset == 'folder':
-        full = ImageFolderCaptions(p, transform=tf)
+        full = ImageFolderCaptions(p, transform=tf, max_pixels=d.max_pixels)
         n_val = max(1, int(len(full) * d.val_fraction))
         perm = torch.randperm(len(full), generator=torch.Generator().manual_seed(cfg.seed)).tolist()
         return torch.utils.data.Subset(full, perm[n_val:]), torch.utils.data.Subset(full, perm[:n_val])
-    kw = dict(shuffle=d.shuffle, seed=cfg.seed, train=True, text_dropout=d.text_dropout)
+    kw = dict(shuffle=d.shuffle, seed=cfg.seed, train=True, text_dropout=d.text_dropout, max_pixels=d.max_pixels)
     if (p / 'train').is_dir():
-        return ImageTextParquet(p / 'train', transform=tf_train, **kw), (ImageTextParquet(p / 'val', transform=tf) if (p / 'val').is_dir() else None)
+        return ImageTextParquet(p / 'train', transform=tf_train, **kw), (ImageTextParquet(p / 'val', transform=tf, max_pixels=d.max_pixels) if (p / 'val').is_dir() else None)
     return (ImageTextParquet(p, transform=tf_train, split='train', val_fraction=d.val_fraction, **kw),
-            ImageTextParquet(p, transform=tf, split='val', val_fraction=d.val_fraction))
+            ImageTextParquet(p, transform=tf, split='val', val_fraction=d.val_fraction, max_pixels=d.max_pixels))
 
 def _texts(cfg: TrainConfig, train, limit: int = 20000):
     "Training text for a tokenizer, read without decoding images."
