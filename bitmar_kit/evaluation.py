@@ -16,7 +16,7 @@ __all__ = ['NOT_LOSSES', 'NOT_AVERAGED', 'retrieval_metrics', 'caption_tokens', 
            'sentence_scorer', 'minimal_pair_accuracy', 'plot_similarity_matrix', 'plot_embedding_space',
            'plot_mrl_curve', 'read_metrics', 'plot_training_curves', 'plot_lr_schedule', 'loss_components',
            'plot_loss_components', 'collect', 'evaluate', 'make_eval_fn', 'unigram_token_accuracy', 'metric_names',
-           'embedding_explorer', 'similarity_explorer']
+           'embedding_explorer', 'similarity_explorer', 'FigureCallback']
 
 # %% ../nbs/08_evaluation.ipynb #6c8203f5
 def _as_tensor(x, name):
@@ -930,3 +930,61 @@ def similarity_explorer(data, # a `collect(...)` result, or the (n_images, dim) 
                         'direction': W.Dropdown(options=[('text -> images', 't2i'), ('image -> texts', 'i2t')], value=direction, description='direction'),
                         'query': W.IntSlider(query, 0, max(len(txt), len(img)) - 1, description='query'),
                         'k': W.IntSlider(k, 1, 10, description='top k')}, draw)
+
+# %% ../nbs/08_evaluation.ipynb #b45015a5
+class FigureCallback:
+    "Trainer callback: the figures a person looks at, as PNG files in the run folder and, when WandB is on, as WandB images."
+    def __init__(self, max_samples:int=256, # validation samples embedded for the figures
+                 dims=None, # Matryoshka sizes of the MRL curve (default: the model config's `mrl_dims`)
+                 tsne:bool=False, # also a t-SNE of the embedding space (slower)
+                 folder:str='figures', # under the run directory: `figures/step_<N>/`
+                ):
+        self.max_samples, self.dims, self.tsne, self.folder, self.seen = max_samples, dims, tsne, folder, {}
+
+    def draw(self, trainer)->list:
+        "Similarity matrix, embedding space and MRL curve of the validation set, saved as PNGs; returns their paths"
+        if trainer.val_data is None: return []
+        model, plt = trainer.unwrapped, _plt()
+        was = model.training; model.eval()
+        try: c = collect(model, trainer.val_data, trainer.collate_fn, max_samples=self.max_samples, compute_loss=False)
+        finally: model.train(was)
+        if c['image_emb'] is None: return []                                  # a text-only run has no embedding figures
+        step = trainer.state['step']; out = Path(trainer.run_dir) / self.folder / f'step_{step}'; out.mkdir(parents=True, exist_ok=True)
+        first = [int((c['text_to_image'] == i).nonzero()[0]) for i in range(min(32, len(c['image_emb'])))]
+        figs = {'similarity_matrix': plot_similarity_matrix(c['image_emb'][:len(first)], c['text_emb'][first], title=f'step {step}: cosine similarity'),
+                'embedding_pca': plot_embedding_space(c['image_emb'], c['text_emb'], c['text_to_image'])}
+        if self.tsne: figs['embedding_tsne'] = plot_embedding_space(c['image_emb'], c['text_emb'], c['text_to_image'], method='tsne')
+        dims = [d for d in (self.dims or getattr(getattr(model, 'config', None), 'mrl_dims', None) or []) if d <= c['image_emb'].shape[1]]
+        if len(dims) > 1:
+            figs['mrl_curve'] = plot_mrl_curve(retrieval_metrics(c['image_emb'], c['text_emb'], c['text_to_image'], dims=dims, gather=False))
+        paths = []
+        for name, fig in figs.items():
+            p = out / f'{name}.png'; fig.tight_layout(); fig.savefig(p, dpi=100); plt.close(fig); paths.append(p)
+        return paths
+
+    def new_files(self, trainer)->list:
+        "PNG files in the run folder written since the last call (evaluation plots, attention heatmaps, these figures)"
+        new = []
+        for p in sorted(Path(trainer.run_dir).rglob('*.png')):
+            t = p.stat().st_mtime
+            if self.seen.get(p) != t: self.seen[p] = t; new.append(p)
+        return new
+
+    def send(self, trainer):
+        "Log the run folder's new figures to WandB as images named by their path (when WandB is on)"
+        if trainer.wandb is None: return
+        files = self.new_files(trainer)
+        if not files: return
+        import wandb
+        run = Path(trainer.run_dir)
+        trainer.wandb.log({'Figures/' + p.relative_to(run).with_suffix('').as_posix(): wandb.Image(str(p)) for p in files},
+                          step=trainer.state['step'])
+
+    def on_visualize(self, trainer, epoch):
+        if trainer.main: self.draw(trainer)
+    def on_epoch_end(self, trainer, epoch):
+        if trainer.main: self.send(trainer)
+    def on_train_end(self, trainer):
+        if not trainer.main: return
+        if not (Path(trainer.run_dir) / self.folder).exists(): self.draw(trainer)   # no visualization cadence: draw once, at the end
+        self.send(trainer)
