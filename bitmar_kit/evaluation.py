@@ -789,7 +789,9 @@ def _draw_item(ax, images, i, title='', colour='black', width=28):
     if images is not None and i < len(images):
         x = images[i]
         if isinstance(x, torch.Tensor): _show_image(ax, x)
-        else: ax.imshow(np.asarray(x)); ax.axis('off')
+        else: ax.imshow(np.asarray(x))
+        ax.axis('on'); ax.set_xticks([]); ax.set_yticks([])                  # a frame, in the title's colour
+        for s in ax.spines.values(): s.set_color(colour); s.set_linewidth(2 if colour != 'black' else 0.8)
     else: ax.axis('off')
     ax.set_title('\n'.join(textwrap.fill(l, width) for l in title.split('\n')), fontsize=7.5, color=colour)
 
