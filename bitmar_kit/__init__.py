@@ -30,7 +30,8 @@ def declared_requirements(root=None, # the folder holding the package; None: thi
     if root is None: root = _Path(__file__).resolve().parent.parent if '__file__' in globals() else _Path.cwd().parent
     cp = _ConfigParser(delimiters=['='])
     cp.read(_Path(root) / 'settings.ini', encoding='utf-8')
-    if cp.get('DEFAULT', 'lib_name', fallback='') == 'bitmar_kit': return _shlex.split(cp.get('DEFAULT', 'requirements'))
+    if cp.get('DEFAULT', 'lib_name', fallback='') == 'bitmar_kit':
+        return _shlex.split(cp.get('DEFAULT', 'requirements'))
     meta = _metadata('bitmar_kit') or ''
     return _re.findall(r'^Requires-Dist:\s*([^;\n]+?)\s*$', meta, _re.M)   # extras end in '; extra == ...'
 
