@@ -234,6 +234,11 @@ class ShapesQA(Dataset):
 
     def __len__(self): return self.n
 
+    @property
+    def load_images(self) -> bool: return self.scenes.load_images     # False: questions and answers only (fast)
+    @load_images.setter
+    def load_images(self, v: bool): self.scenes.load_images = v
+
     def qa(self, i: int) -> dict:
         "Sample `i`'s question, answer, question type and image index, without drawing the image."
         if not 0 <= i < self.n: raise IndexError(f'index {i} out of range for {self.n} samples')
@@ -248,7 +253,7 @@ class ShapesQA(Dataset):
     def __getitem__(self, i: int) -> dict:
         out = self.qa(i)
         j = out.pop('image_index')
-        s = self.scenes[j] if self.scenes.load_images else {}
+        s = self.scenes[j] if self.load_images else {}
         out.update(sample_id=f'shapes-qa-{self.scenes.seed}-{i}', image_id=f'shapes-{self.scenes.seed}-{j}')
         if 'image' in s: out['image'] = s['image']
         return out

@@ -27,6 +27,7 @@ class VLMConfig(Config):
     "A vision-language model: which encoder, projector, decoder and tuning mode; validated on creation, saved as JSON."
     # vision
     vision_from:str|None=None # a phase-1 run (runs/NAME or runs/NAME/final): use its trained vision encoder
+    vision_train:str|None=None # bitmar-train: without vision_from, train this phase-1 config or preset first and use its run
     vision_backbone:str='tiny' # VisionEncoder backbone when built directly: 'tiny', 'hf:facebook/dinov2-base', ...
     vision_pretrained:bool=False # load the backbone's published weights (built directly only)
     vision_freeze:Literal['none', 'all']|int='all' # 'all' (default), 'none', or the number of last blocks that train
