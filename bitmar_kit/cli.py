@@ -12,7 +12,7 @@ from .data import (ShapesCaptions, CocoCaptions, ImageTextParquet, ImageFolderCa
                              CachedDataset, train_tokenizer, load_tokenizer, image_transforms, Collator, images_to_parquet,
                              download_coco, cache_features, make_smoke_data)
 from .model import BitMar, AlignmentModel   # importing the model registers its types (bitmar, alignment)
-from .trainer import Trainer, CheckpointManager
+from .trainer import Trainer, CheckpointManager, CheckpointError, NonFiniteLossError, DataError
 from .evaluation import (make_eval_fn, evaluate, metric_names, unigram_token_accuracy, plot_training_curves,
                                    plot_lr_schedule, plot_loss_components)
 from .attention import AttentionCallback, analyze_attention_dir
@@ -38,18 +38,19 @@ def _image_sets(cfg: TrainConfig) -> tuple:
         return (ShapesCaptions(d.n_train, size=d.image_size, seed=cfg.seed, transform=tf_train),
                 ShapesCaptions(d.n_val, size=d.image_size, seed=cfg.seed + 10_000, transform=tf))
     if d.dataset == 'coco':
-        return (CocoCaptions(p, split='train', val_fraction=d.val_fraction, transform=tf_train, seed=cfg.seed),
-                CocoCaptions(p, split='val', val_fraction=d.val_fraction, captions='random', transform=tf, seed=cfg.seed))
+        return (CocoCaptions(p, split='train', val_fraction=d.val_fraction, transform=tf_train, seed=cfg.seed, max_pixels=d.max_pixels),
+                CocoCaptions(p, split='val', val_fraction=d.val_fraction, captions='random', transform=tf, seed=cfg.seed,
+                             max_pixels=d.max_pixels))
     if d.dataset == 'folder':
-        full = ImageFolderCaptions(p, transform=tf)
+        full = ImageFolderCaptions(p, transform=tf, max_pixels=d.max_pixels)
         n_val = max(1, int(len(full) * d.val_fraction))
         perm = torch.randperm(len(full), generator=torch.Generator().manual_seed(cfg.seed)).tolist()
         return torch.utils.data.Subset(full, perm[n_val:]), torch.utils.data.Subset(full, perm[:n_val])
-    kw = dict(shuffle=d.shuffle, seed=cfg.seed, train=True, text_dropout=d.text_dropout)
+    kw = dict(shuffle=d.shuffle, seed=cfg.seed, train=True, text_dropout=d.text_dropout, max_pixels=d.max_pixels)
     if (p / 'train').is_dir():
-        return ImageTextParquet(p / 'train', transform=tf_train, **kw), (ImageTextParquet(p / 'val', transform=tf) if (p / 'val').is_dir() else None)
+        return ImageTextParquet(p / 'train', transform=tf_train, **kw), (ImageTextParquet(p / 'val', transform=tf, max_pixels=d.max_pixels) if (p / 'val').is_dir() else None)
     return (ImageTextParquet(p, transform=tf_train, split='train', val_fraction=d.val_fraction, **kw),
-            ImageTextParquet(p, transform=tf, split='val', val_fraction=d.val_fraction))
+            ImageTextParquet(p, transform=tf, split='val', val_fraction=d.val_fraction, max_pixels=d.max_pixels))
 
 def _texts(cfg: TrainConfig, train, limit: int = 20000):
     "Training text for a tokenizer, read without decoding images."
@@ -169,7 +170,7 @@ def check_run(cfg: TrainConfig, overwrite: bool = False) -> bool: # whether the 
     if cfg.resume is False:
         raise RunExistsError('', f"{cfg.run_dir} holds checkpoints of an earlier run ({ckpt.all()[-1].name}): continue it with "
                                  f"--resume, start again with --overwrite (deletes it), or pick another --name")
-    return ckpt.latest() is not None
+    return ckpt.latest(verify=False) is not None                 # the trainer verifies what it loads
 
 # %% ../nbs/09_cli.ipynb #a8e8186b
 def _save_fig(fig, path):
@@ -193,7 +194,9 @@ def _first(ds, n: int) -> list:
         if len(out) == n: break
     return out
 
-def summarize(cfg: TrainConfig, data: dict, n_captions: int = 6, verbose: bool = True) -> dict:
+def summarize(cfg: TrainConfig, data: dict, n_captions: int = 6, verbose: bool = True,
+              skipped: dict | None = None, # the trainer's counts of unreadable training rows
+             ) -> dict:
     "Reload `final/`, evaluate it on the validation set with `evaluate`, and write summary.json (and the report)."
     run, val = cfg.run_dir, data['val']
     model = load_model(run / 'final')
@@ -201,6 +204,7 @@ def summarize(cfg: TrainConfig, data: dict, n_captions: int = 6, verbose: bool =
                  max_samples=cfg.eval.max_samples, dims=_mrl_dims(cfg), generate=_can_generate(cfg), tsne=False,
                  max_caption_images=cfg.eval.caption_images, max_new_tokens=cfg.data.max_length)
     out = {'model': type(model).__name__, **{k: v for k, v in m.items() if isinstance(v, (int, float))}, 'captions': []}
+    out.update({f'train_{k}': v for k, v in (skipped or {}).items()})
     if m['n_images']:
         out['chance_R@1'], out['chance_R@5'] = 1 / m['n_images'], min(5 / m['n_images'], 1.0)
         if 'token_accuracy' in m: out['unigram_token_accuracy'] = unigram_token_accuracy(data['train'], val, data['collate'])
@@ -228,6 +232,10 @@ def format_summary(s: dict) -> str:
         base = f" (unigram baseline {s['unigram_token_accuracy']:.2%})" if 'unigram_token_accuracy' in s else ''
         lines.append(f"{'Caption token' if 'i2t_R@1' in s else 'Token'} accuracy {s['token_accuracy']:.2%}{base}")
     if 'perplexity' in s and 'i2t_R@1' not in s: lines.append(f"Validation loss {s.get('loss', float('nan')):.4f}, perplexity {s['perplexity']:.2f}")
+    if s.get('train_skipped_rows') or s.get('n_skipped'):
+        lines.append(f"Unreadable rows skipped: {s.get('train_skipped_rows', 0)} of {s.get('train_rows_seen', '?')} in training, "
+                     f"{s.get('n_skipped', 0)} in the final evaluation" +
+                     (f" ({', '.join(f'{k}: {v}' for k, v in s['train_skipped_reasons'].items())})" if s.get('train_skipped_reasons') else ''))
     if s.get('captions'):
         lines.append('Generated captions (true | generated):')
         lines += [f"  {c['true']}  |  {c['generated']}" for c in s['captions']]
@@ -295,7 +303,8 @@ def train(cfg: TrainConfig,          # a resolved config (see `load_config`)
     t0 = time.time()
     res = tr.fit(resume=resuming)
     res['train_seconds'] = time.time() - t0
-    if summary and tr.main and data['val'] is not None: res['summary'] = summarize(cfg, data)
+    if summary and tr.main and data['val'] is not None:
+        res['summary'] = summarize(cfg, data, skipped={k: tr.state[k] for k in ('skipped_rows', 'skipped_batches', 'rows_seen', 'skipped_reasons')})
     elif tr.main: training_plots(cfg.run_dir)
     res['trainer'] = tr
     return res
@@ -353,6 +362,9 @@ def train_cli(argv=None):
     except (ConfigError, FileNotFoundError) as e: _fail('bitmar-train', e, debug)
     try: train(cfg, summary=opt['summary'], overwrite=opt['overwrite'], smoke_data=opt['smoke_data'])
     except ConfigError as e: _fail('bitmar-train', e, debug)
+    except (NonFiniteLossError, DataError, CheckpointError) as e:            # a run that stopped itself: its message says what to do
+        if debug: raise
+        print(f'bitmar-train: {e}', file=sys.stderr); raise SystemExit(1)
 
 # %% ../nbs/09_cli.ipynb #0b653cd8
 def eval_cli(argv=None):

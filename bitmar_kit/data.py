@@ -281,6 +281,16 @@ def load_tokenizer(name_or_path: str = 'gpt2',  # hub name or local directory
                    **kwargs):
     "Load a Hugging Face tokenizer, with pad/bos/eos and `<image>` ensured; clear error when it cannot load."
     from transformers import AutoTokenizer
+    from transformers.utils import logging as hf_logging
+    if Path(str(name_or_path)).is_dir():                       # a local folder: its own files are the cause of any failure
+        level = hf_logging.get_verbosity(); hf_logging.set_verbosity_error()   # (a model's config.json beside it is not a tokenizer's)
+        try: tok = AutoTokenizer.from_pretrained(str(name_or_path), **kwargs)
+        except Exception as e:
+            raise RuntimeError(f"Could not load the tokenizer in {name_or_path}: its files do not load ({type(e).__name__}: "
+                               f"{str(e)[:200]}). Fixes: save it again with tokenizer.save_pretrained, or remove the folder "
+                               f"so that a tokenizer is trained again.") from None
+        finally: hf_logging.set_verbosity(level)
+        return _add_kit_tokens(tok)
     try: tok = AutoTokenizer.from_pretrained(str(name_or_path), **kwargs)
     except (OSError, ValueError, EnvironmentError) as e:
         offline = os.environ.get('HF_HUB_OFFLINE', '0') not in ('0', '', 'false', 'False')
@@ -594,7 +604,9 @@ class ImageTextParquet(_ParquetRows):
     def __iter__(self):
         for sid, row in self._rows():
             try:
-                out = {'caption': self._caption(sid, _text(row['caption'])), 'sample_id': sid}
+                caption = _text(row['caption'])
+                if not caption.strip(): raise BadSample('missing caption', 'null or empty')   # nothing to align the image with
+                out = {'caption': self._caption(sid, caption), 'sample_id': sid}
                 if self.load_images: out['image'] = self._image(row['image'])
             except BadSample as e: yield self._skip(sid, e); continue
             yield out

@@ -562,6 +562,10 @@ def load_state_tensors(module:nn.Module, # the model to fill
             base, sub = k.rsplit('_extra_state.', 1)
             extra.setdefault(base + '_extra_state', {})[sub] = v
         else: sd[k] = v
+    own = module.state_dict()
+    cast = [f'{k} ({v.dtype} -> {own[k].dtype})' for k, v in sd.items() if k in own and v.dtype != own[k].dtype]
+    if cast: warnings.warn(f"{len(cast)} saved tensors have another dtype than the model and are cast on load: {', '.join(cast[:5])}"
+                           f"{' ...' if len(cast) > 5 else ''}")
     missing, unexpected = module.load_state_dict({**sd, **extra}, strict=False)
     tied = set(module.state_dict()) - set(state_tensors(module)) - {k for k in module.state_dict() if k.endswith('_extra_state')}
     missing = [k for k in missing if k not in tied]

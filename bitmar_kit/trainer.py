@@ -4,7 +4,9 @@
 
 # %% ../nbs/06_trainer.ipynb #eb5395ce
 from __future__ import annotations
-import os, re, sys, io, csv, json, math, time, types, random, shutil, typing, warnings, contextlib, dataclasses
+import os, re, sys, io, csv, json, math, time, errno, types, random, shutil, socket, struct, typing, hashlib, warnings
+import contextlib, dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -12,7 +14,7 @@ import numpy as np, yaml
 import torch, torch.nn as nn
 import torch.distributed as dist
 from torch.utils.data import DataLoader, IterableDataset
-from safetensors.torch import save_file, load_file
+from safetensors.torch import load_file
 from safetensors import safe_open
 from tqdm.auto import tqdm
 from .config import (Config, ConfigError, TrainConfig, DataConfig, OptimConfig, LoopConfig, CheckpointConfig, EvalConfig,
@@ -21,8 +23,8 @@ _all_ = ['TrainConfig', 'load_config']
 
 # %% auto #0
 __all__ = ['PEAK_FLOPS', 'lr_at', 'param_groups', 'save_model_file', 'load_model_file', 'rng_state', 'set_rng_state', 'rng_fork',
-           'CheckpointManager', 'peak_flops', 'MetricsLog', 'init_wandb', 'NonFiniteLossError', 'DataError', 'Trainer',
-           'TrainConfig', 'load_config']
+           'CheckpointError', 'CheckpointManager', 'peak_flops', 'MetricsLog', 'init_wandb', 'NonFiniteLossError',
+           'DataError', 'Trainer', 'TrainConfig', 'load_config']
 
 # %% ../nbs/06_trainer.ipynb #387cf2ef
 def lr_at(step: int,          # optimizer steps already taken
@@ -60,13 +62,74 @@ def param_groups(model: nn.Module,   # the model to optimize
         (no_decay if p.ndim < 2 or n in skip or 'logit_scale' in n or 'logit_bias' in n else decay).append(p)
     return [{'params': decay, 'weight_decay': weight_decay}, {'params': no_decay, 'weight_decay': 0.0}]
 
-# %% ../nbs/06_trainer.ipynb #f7998d6e
+# %% ../nbs/06_trainer.ipynb #bf45a900
 def _fsync_dir(path):
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
         try: os.fsync(fd)
         finally: os.close(fd)
 
+class _HashingFile:
+    "A file open for writing that counts and hashes (SHA-256) the bytes passing through it."
+    def __init__(self, path, digest: bool = True):
+        self.f, self.sha, self.size, self.error = open(path, 'wb'), (hashlib.sha256() if digest else None), 0, None
+    def write(self, b) -> int:
+        try: n = self.f.write(b)
+        except OSError as e: self.error = e; raise      # kept: torch reports it as 'unexpected pos'
+        if self.sha is not None: self.sha.update(b)
+        self.size += n
+        return n
+    def flush(self): self.f.flush()
+
+@contextlib.contextmanager
+def _written(path: Path, files: dict, digest: bool = True):
+    "Write `path` through a `_HashingFile`; when done, fsync it and record `files[name] = {size, sha256}`."
+    w = _HashingFile(path, digest)
+    try:
+        yield w
+        w.f.flush(); os.fsync(w.f.fileno())
+    except Exception as e:
+        if w.error is None or e is w.error: raise
+        raise w.error from e                              # the OSError, not torch's RuntimeError around it
+    finally:
+        with contextlib.suppress(OSError): w.f.close()
+    files[Path(path).name] = {'size': w.size, **({'sha256': w.sha.hexdigest()} if w.sha else {})}
+
+def _sha256(path: Path, chunk: int = 1 << 22) -> str:
+    "SHA-256 of a file, read in 4 MB chunks into one reused buffer."
+    h, buf = hashlib.sha256(), bytearray(chunk)
+    with open(path, 'rb', buffering=0) as f:
+        while n := f.readinto(buf): h.update(memoryview(buf)[:n])
+    return h.hexdigest()
+
+def _sha256_all(paths: list) -> list[str]:
+    "Hash files in parallel threads (file reads and hashlib release the GIL)."
+    if len(paths) < 2: return [_sha256(p) for p in paths]
+    with ThreadPoolExecutor(min(len(paths), os.cpu_count() or 1)) as ex: return list(ex.map(_sha256, paths))
+
+# %% ../nbs/06_trainer.ipynb #f7998d6e
+_ST_DTYPE = {torch.float64: 'F64', torch.float32: 'F32', torch.float16: 'F16', torch.bfloat16: 'BF16',
+             torch.int64: 'I64', torch.int32: 'I32', torch.int16: 'I16', torch.int8: 'I8', torch.uint8: 'U8',
+             torch.bool: 'BOOL'}
+_ST_DTYPE.update({getattr(torch, n): s for n, s in [('float8_e4m3fn', 'F8_E4M3'), ('float8_e5m2', 'F8_E5M2'),
+                  ('uint16', 'U16'), ('uint32', 'U32'), ('uint64', 'U64')] if hasattr(torch, n)})
+
+def _write_safetensors(f, tensors: dict, metadata: dict):
+    "Write `tensors` to the open file `f` in the safetensors format, one tensor at a time."
+    header, off = {'__metadata__': metadata}, 0
+    for k, t in tensors.items():
+        if t.dtype not in _ST_DTYPE:
+            raise TypeError(f'{k} has dtype {t.dtype}, which safetensors cannot store: cast it')
+        n = t.numel() * t.element_size()
+        header[k] = {'dtype': _ST_DTYPE[t.dtype], 'shape': list(t.shape), 'data_offsets': [off, off + n]}
+        off += n
+    h = json.dumps(header, separators=(',', ':')).encode()
+    h += b' ' * (-len(h) % 8)                                  # the format pads the header to 8 bytes with spaces
+    f.write(struct.pack('<Q', len(h))); f.write(h)
+    for t in tensors.values():
+        if t.numel(): f.write(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+
+# %% ../nbs/06_trainer.ipynb #1663e6c2
 def _model_tensors(state: dict) -> tuple[dict, dict, dict]:
     "Split a state_dict into unique tensors, aliases (tied weights) and non-tensor extra state."
     tensors, aliases, extra, seen = {}, {}, {}, {}
@@ -75,23 +138,45 @@ def _model_tensors(state: dict) -> tuple[dict, dict, dict]:
         key = (v.untyped_storage().data_ptr(), v.storage_offset(), tuple(v.shape), tuple(v.stride())) if v.numel() else None
         if key is not None and key in seen: aliases[k] = seen[key]; continue
         if key is not None: seen[key] = k
-        tensors[k] = v.detach().contiguous().cpu()
+        tensors[k] = v.detach()
     return tensors, aliases, extra
 
-def save_model_file(model: nn.Module, path: str | Path, metadata: dict | None = None):
-    "Save a model's state_dict to safetensors (tied weights once) plus a small weights-only side file for extra state."
+def save_model_file(model: nn.Module, path: str | Path,   # the .safetensors file to write
+                    metadata: dict | None = None,       # extra string metadata for the header
+                    digest: bool = True,                # hash the files while writing them
+                   ) -> dict:
+    "Save a model's state_dict to safetensors (tied weights once) plus a weights-only side file for extra state."
     tensors, aliases, extra = _model_tensors(model.state_dict())
-    save_file(tensors, str(path), metadata={'aliases': json.dumps(aliases), **(metadata or {})})
-    if extra: torch.save(extra, str(path) + '.extra.pt')
+    files, path, meta = {}, Path(path), {'aliases': json.dumps(aliases), **(metadata or {})}
+    with _written(path, files, digest) as f: _write_safetensors(f, tensors, meta)
+    if extra:
+        with _written(Path(f'{path}.extra.pt'), files, digest) as f: torch.save(extra, f)
+    return files                                          # {file name: {'size', 'sha256'}}
 
-def load_model_file(model: nn.Module, path: str | Path, strict: bool = True):
-    "Load what `save_model_file` wrote; never unpickles."
+def _read_model_file(path: str | Path) -> dict:
+    "The state_dict `save_model_file` wrote, tied weights re-linked; never unpickles."
     state = load_file(str(path))
     with safe_open(str(path), 'pt') as f: aliases = json.loads((f.metadata() or {}).get('aliases', '{}'))
+    if os.path.exists(f'{path}.extra.pt'): state.update(torch.load(f'{path}.extra.pt', weights_only=True))
     for k, src in aliases.items(): state[k] = state[src]
-    if os.path.exists(str(path) + '.extra.pt'): state.update(torch.load(str(path) + '.extra.pt', weights_only=True))
+    return state
+
+def _load_state(model: nn.Module, state: dict, source, strict: bool = True):
+    "`model.load_state_dict(state)`, warning about every tensor whose dtype is cast on the way in."
+    own, dt = model.state_dict(), lambda t: str(t.dtype).removeprefix('torch.')
+    casts = [f'{k} ({dt(v)} -> {dt(own[k])})' for k, v in state.items()
+             if isinstance(v, torch.Tensor) and isinstance(own.get(k), torch.Tensor) and v.dtype != own[k].dtype]
+    if casts:
+        warnings.warn(f"{source}: {len(casts)} saved tensor(s) do not have the model's dtype and are cast on load: "
+                      f"{', '.join(casts[:6])}{', ...' if len(casts) > 6 else ''}. Convert the model first "
+                      f"(model.to(dtype)) to load them exactly.")
     return model.load_state_dict(state, strict=strict)
 
+def load_model_file(model: nn.Module, path: str | Path, strict: bool = True):
+    "Load what `save_model_file` wrote, warning on dtype casts; never unpickles."
+    return _load_state(model, _read_model_file(path), path, strict)
+
+# %% ../nbs/06_trainer.ipynb #b227cc56
 def rng_state() -> dict:
     "Python, numpy, torch and CUDA RNG states as weights_only-loadable containers."
     v, keys, pos, has_gauss, gauss = np.random.get_state()
@@ -115,92 +200,210 @@ def rng_fork():
     try: yield
     finally: set_rng_state(st)
 
-# %% ../nbs/06_trainer.ipynb #fd982995
+# %% ../nbs/06_trainer.ipynb #4cb8f58c
+class CheckpointError(RuntimeError):
+    "A checkpoint could not be written or read back whole; the message names the folder, the cause and the fix."
+
+def _method(cls, name: str | None = None, static: bool = False):
+    "Install the decorated function as `cls.<name>`, so a method can sit beside its prose and its test."
+    def install(f):
+        f.__name__ = name or f.__name__
+        f.__qualname__ = f'{cls.__name__}.{f.__name__}'
+        setattr(cls, f.__name__, staticmethod(f) if static else f)
+        return f
+    return install
+
 class CheckpointManager:
-    "Atomic, rotated checkpoints in one folder; newest complete one found on resume."
+    "Atomic, rotated checkpoints in one folder, verified by SHA-256; the newest whole one is found on resume."
     def __init__(self, root: str | Path,    # the run's checkpoints/ folder
                  keep_last: int = 3,        # newest step/epoch checkpoints to keep
-                 main: bool = True):        # only the main process writes
-        self.root, self.keep_last, self.main = Path(root), keep_last, main
+                 main: bool = True,         # only the main process writes
+                 verify: bool = True):      # hash files while saving; check the hashes when choosing or loading one
+        self.root, self.keep_last, self.main, self.verify = Path(root), keep_last, main, verify
         if keep_last < 1: raise ValueError(f'keep_last must be >= 1, got {keep_last}')
+        if main and self.root.is_dir(): self._clean_stale()
 
     def path(self, step: int) -> Path: return self.root / f'step-{step:08d}'
 
-    def save(self, step: int,             # optimizer step, names the folder
+    def all(self) -> list[Path]:
+        "Step checkpoints, oldest first (whole or not)."
+        return sorted(self.root.glob('step-*')) if self.root.is_dir() else []
+
+def _manifest(path: Path) -> dict:
+    "A checkpoint's manifest.json; ValueError saying what is wrong when it is missing or unreadable."
+    m = path / 'manifest.json'
+    if not m.is_file(): raise ValueError('no manifest.json (written last, so the save never finished)')
+    try: man = json.loads(m.read_text())
+    except (ValueError, OSError) as e: raise ValueError(f'manifest.json does not parse ({e})') from None
+    if not isinstance(man, dict): raise ValueError('manifest.json is not a JSON object')
+    return man
+
+# %% ../nbs/06_trainer.ipynb #6e5ced81
+_TEMP = re.compile(r'\.(tmp|old)-(.+)-(\d+)(?:@(.*))?')
+
+def _alive(pid: int, host: str | None) -> bool:
+    "Whether process `pid` on `host` may still be running (one on another machine is assumed to be)."
+    if host not in (None, socket.gethostname()): return True
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except OSError: pass                                    # it exists and belongs to someone else
+    return True
+
+@_method(CheckpointManager)
+def _clean_stale(self):
+    "Remove the temporary folders of dead processes; a checkpoint caught between its two renames is put back first."
+    for p in sorted(self.root.glob('.*-*'), key=lambda p: p.name.startswith('.old-')):   # the newer .tmp wins
+        m = _TEMP.fullmatch(p.name)
+        if not m or _alive(int(m[3]), m[4]): continue
+        dest = self.root / m[2]
+        if not dest.exists() and (p / 'manifest.json').is_file():
+            p.rename(dest); warnings.warn(f'restored {dest} from {p.name}, left by a process that died while saving it')
+        else: shutil.rmtree(p, ignore_errors=True)
+
+# %% ../nbs/06_trainer.ipynb #6fd23da1
+def _write_failure(e: BaseException, where: Path) -> tuple[str, str]:
+    "What made a write fail, in plain words, and what to do about it."
+    code = errno.errorcode.get(e.errno, '') if isinstance(e, OSError) and e.errno else ''
+    if code in ('ENOSPC', 'EDQUOT'):
+        free = shutil.disk_usage(where).free / 1e6 if where.is_dir() else float('nan')
+        return (f'the disk is full ({code}, {free:.0f} MB free)',
+                'free space there (or set output_dir on a larger disk), then run again to resume')
+    if code in ('EACCES', 'EPERM', 'EROFS'):
+        return (f"{'the file system is read-only' if code == 'EROFS' else 'permission denied'} ({code})",
+                'make the folder writable (or set output_dir elsewhere), then run again to resume')
+    cause = f'{e.strerror} ({code})' if code and e.strerror else f'{type(e).__name__}: {e}'
+    return cause, 'fix that, then run again to resume'
+
+def _swap(tmp: Path, dest: Path):
+    "Rename `tmp` to `dest`, replacing it; the old `dest` is put back if the second rename fails."
+    if not dest.exists(): tmp.rename(dest); return
+    old = tmp.with_name('.old-' + tmp.name.removeprefix('.tmp-'))
+    dest.rename(old)
+    try: tmp.rename(dest)
+    except BaseException: old.rename(dest); raise
+    shutil.rmtree(old, ignore_errors=True)
+
+# %% ../nbs/06_trainer.ipynb #30f5bbc4
+@_method(CheckpointManager, 'save')
+def _cm_save(self, step: int,             # optimizer step, names the folder
              model: nn.Module,            # unwrapped model
              state: dict,                 # weights_only-safe dict (optimizer, rng, counters, ...)
              config: dict | None = None,  # resolved config
              name: str | None = None,     # folder name (default step-NNNNNNNN); 'best' for the best
              keep: bool = False,          # exempt from rotation
+             meta: dict | None = None,    # more manifest fields (the trainer's `train_loss`)
             ) -> Path:
-        "Write a checkpoint under a temporary name, then rename it into place."
-        dest = self.root / name if name else self.path(step)
-        if not self.main: return dest
+    "Write a checkpoint under a temporary name, then rename it into place; a failed save leaves nothing behind."
+    dest = self.root / name if name else self.path(step)
+    if not self.main: return dest
+    tmp = self.root / f'.tmp-{dest.name}-{os.getpid()}@{socket.gethostname()}'
+    try:
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f'.tmp-{dest.name}-{os.getpid()}'
         if tmp.exists(): shutil.rmtree(tmp)
         tmp.mkdir()
-        save_model_file(model, tmp / 'model.safetensors')
-        torch.save(state, tmp / 'state.pt')
-        if config is not None: (tmp / 'config.yaml').write_text(yaml.safe_dump(_plain(config), sort_keys=False))
-        files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir())}
-        for p in tmp.iterdir():
-            with open(p, 'rb') as f: os.fsync(f.fileno())
-        (tmp / 'manifest.json').write_text(json.dumps({'step': step, 'keep': keep, 'files': files, 'time': time.time()}))
-        with open(tmp / 'manifest.json', 'rb') as f: os.fsync(f.fileno())
+        files = save_model_file(model, tmp / 'model.safetensors', digest=self.verify)
+        with _written(tmp / 'state.pt', files, self.verify) as f: torch.save(state, f)
+        if config is not None:
+            with _written(tmp / 'config.yaml', files, self.verify) as f:
+                f.write(yaml.safe_dump(_plain(config), sort_keys=False).encode())
+        man = {'step': step, 'keep': keep, 'time': time.time(), **(meta or {}), 'files': dict(sorted(files.items()))}
+        with _written(tmp / 'manifest.json', {}, False) as f: f.write(json.dumps(man, indent=1).encode())
         _fsync_dir(tmp)
-        if dest.exists():
-            old = self.root / f'.old-{dest.name}-{os.getpid()}'
-            dest.rename(old); tmp.rename(dest); shutil.rmtree(old)
-        else: tmp.rename(dest)
-        _fsync_dir(self.root)
-        if not name: self.rotate()
-        return dest
+        _swap(tmp, dest)
+    except Exception as e:
+        cause, fix = _write_failure(e, self.root)
+        shutil.rmtree(tmp, ignore_errors=True)
+        left = f'{tmp.name} was removed' if not tmp.exists() else f'{tmp} could not be removed'
+        raise CheckpointError(f'could not save checkpoint {dest.name} in {self.root}: {cause}. The unfinished {left} and '
+                              f'earlier checkpoints are untouched; to continue, {fix}.') from e
+    _fsync_dir(self.root)
+    if not name: self.rotate()
+    return dest
 
-    def check(self, path: Path) -> str | None:
-        "None if the checkpoint at `path` is complete, else what is wrong with it."
-        m = path / 'manifest.json'
-        if not m.is_file(): return 'no manifest.json (written last, so the save never finished)'
-        try: man = json.loads(m.read_text())
-        except ValueError: return 'manifest.json is not valid JSON'
-        for fname, size in man['files'].items():
-            f = path / fname
-            if not f.is_file(): return f'{fname} is missing'
-            if f.stat().st_size != size: return f'{fname} has {f.stat().st_size} bytes, the manifest says {size}'
-        try:
-            with safe_open(str(path / 'model.safetensors'), 'pt') as f: f.keys()
-        except Exception as e: return f'model.safetensors does not open ({e})'
-        return None
+@_method(CheckpointManager, 'rotate')
+def _cm_rotate(self):
+    "Delete all but the newest `keep_last` step checkpoints not marked keep."
+    for p in [p for p in self.all() if not self._keep(p)][:-self.keep_last]: shutil.rmtree(p, ignore_errors=True)
 
-    def all(self) -> list[Path]:
-        "Step checkpoints, oldest first (complete or not)."
-        return sorted(self.root.glob('step-*')) if self.root.is_dir() else []
+@_method(CheckpointManager)
+def _keep(self, p: Path) -> bool:
+    with contextlib.suppress(ValueError): return bool(_manifest(p).get('keep', False))
+    return False
 
-    def latest(self) -> Path | None:
-        "The newest complete checkpoint; torn ones are skipped with a warning."
-        for p in reversed(self.all()):
-            why = self.check(p)
-            if why is None: return p
-            warnings.warn(f'skipping torn checkpoint {p}: {why}')
-        return None
+# %% ../nbs/06_trainer.ipynb #6878bf08
+@_method(CheckpointManager, 'check', static=True)
+def _cm_check(path: Path,           # a checkpoint folder
+              verify: bool = True,  # also compare every file's SHA-256 with the manifest
+             ) -> str | None:
+    "None if the checkpoint at `path` is whole, else what is wrong with it."
+    path = Path(path)
+    try: files = _manifest(path).get('files')
+    except ValueError as e: return str(e)
+    if not isinstance(files, dict) or not {'model.safetensors', 'state.pt'} <= set(files):
+        return 'manifest.json does not list the files (no "files" with model.safetensors and state.pt)'
+    want = {}
+    for name, rec in files.items():
+        if isinstance(rec, int): rec = {'size': rec}                     # written before hashes existed: sizes only
+        if not isinstance(rec, dict): return f'manifest.json has no size for {name}'
+        f, size = path / name, rec.get('size')
+        if not f.is_file(): return f'{name} is missing'
+        if f.stat().st_size != size: return f'{name} has {f.stat().st_size} bytes, the manifest says {size}'
+        if rec.get('sha256'): want[name] = rec['sha256']
+    try:
+        with safe_open(str(path / 'model.safetensors'), 'pt') as f: f.keys()
+    except Exception as e: return f'model.safetensors does not open ({e})'
+    if verify:
+        for (name, sha), got in zip(want.items(), _sha256_all([path / n for n in want])):
+            if got != sha: return f'{name} does not match the SHA-256 in manifest.json (its bytes changed since the save)'
+    return None
 
-    def rotate(self):
-        "Delete all but the newest `keep_last` checkpoints not marked keep; drop stale temporary folders."
-        ckpts = [p for p in self.all() if not self._keep(p)]
-        for p in ckpts[:-self.keep_last]: shutil.rmtree(p, ignore_errors=True)
-        for p in self.root.glob('.tmp-*'):
-            if not p.name.endswith(f'-{os.getpid()}'): shutil.rmtree(p, ignore_errors=True)
+@_method(CheckpointManager, 'complete')
+def _cm_complete(self, verify: bool | None = None) -> typing.Iterator[Path]:  # None: the manager's `verify`
+    "Whole step checkpoints, newest first; damaged ones are skipped with a warning saying what is wrong."
+    for p in reversed(self.all()):
+        why = self.check(p, self.verify if verify is None else verify)
+        if why is None: yield p
+        else: warnings.warn(f'skipping damaged checkpoint {p}: {why}')
 
-    def _keep(self, p):
-        with contextlib.suppress(Exception): return json.loads((p / 'manifest.json').read_text()).get('keep', False)
-        return False
+@_method(CheckpointManager, 'latest')
+def _cm_latest(self, verify: bool | None = None) -> Path | None:
+    "The newest whole checkpoint."
+    return next(self.complete(verify), None)
 
-    @staticmethod
-    def load(path: str | Path, model: nn.Module) -> dict:
-        "Load weights into `model` and return the trainer state dict (weights_only)."
-        path = Path(path)
-        load_model_file(model, path / 'model.safetensors')
-        return torch.load(path / 'state.pt', weights_only=True)
+# %% ../nbs/06_trainer.ipynb #b3f825ec
+def _reason(e: BaseException) -> str:
+    "The informative line of a loading error (torch.load's are paragraphs, with terminal colour codes)."
+    s = re.sub(r'\x1b\[[0-9;]*m', '', str(e)).strip()
+    m = re.search(r'WeightsUnpickler error: (.*?\.)(\s|$)', s)
+    return f"{type(e).__name__}: {m[1] if m else (s.splitlines() or [''])[0]}"
+
+@_method(CheckpointManager, 'load', static=True)
+def _cm_load(path: str | Path,     # a checkpoint folder
+             model: nn.Module,     # receives the weights
+             verify: bool = True,  # check the files' hashes first
+            ) -> dict:
+    "Load weights into `model` and return the trainer state (weights_only); CheckpointError if a piece is unreadable."
+    path = Path(path)
+    if why := CheckpointManager.check(path, verify): raise CheckpointError(f'{path}: {why}')
+    try: state = torch.load(path / 'state.pt', weights_only=True)
+    except Exception as e:
+        why = f'state.pt does not load with torch.load(weights_only=True) ({_reason(e)})'
+        raise CheckpointError(f'{path}: {why}') from e
+    try: weights = _read_model_file(path / 'model.safetensors')
+    except Exception as e: raise CheckpointError(f'{path}: model.safetensors does not load ({_reason(e)})') from e
+    _load_state(model, weights, path / 'model.safetensors')
+    return state
+
+# %% ../nbs/06_trainer.ipynb #dc75cfcc
+@_method(CheckpointManager, 'last_good')
+def _cm_last_good(self, before: int) -> Path | None:  # updates taken when the bad streak began
+    "Newest whole step checkpoint saved after fewer than `before` updates, with a finite recorded training loss."
+    for p in reversed(self.all()):
+        with contextlib.suppress(ValueError):
+            man = _manifest(p); loss = man.get('train_loss')
+            if (man.get('step', before) < before and isinstance(loss, (int, float)) and math.isfinite(loss)
+                    and self.check(p, verify=False) is None): return p
+    return None
 
 # %% ../nbs/06_trainer.ipynb #1d89d04c
 PEAK_FLOPS = {'H200': 989e12, 'H100': 989e12, 'GH200': 989e12, 'B200': 2250e12, 'A100': 312e12, 'L40S': 362e12,
@@ -212,13 +415,25 @@ def peak_flops(device: torch.device) -> float | None:
     name = torch.cuda.get_device_name(device)
     return next((v for k, v in PEAK_FLOPS.items() if k in name), None)
 
+# %% ../nbs/06_trainer.ipynb #e39ebc68
 class MetricsLog:
     "One row per logged step in metrics.csv (columns grow as metrics appear), mirrored to WandB when given a run."
     def __init__(self, path: str | Path, main: bool = True):
-        self.path, self.main, self.rows, self.wandb = Path(path), main, [], None
-        if self.path.is_file():
+        self.path, self.main, self.rows, self.wandb, self.aside = Path(path), main, [], None, None
+        if not (main and self.path.is_file()): return
+        try:
             with open(self.path, newline='') as f:
                 self.rows = [{k: float(v) for k, v in r.items() if v not in ('', None)} for r in csv.DictReader(f)]
+        except (ValueError, TypeError, csv.Error, UnicodeDecodeError) as e:
+            self.aside = self.path.with_name(f'metrics.unreadable-{time.strftime("%Y%m%d-%H%M%S")}.csv')
+            os.replace(self.path, self.aside)
+            warnings.warn(f'{self.path} does not parse ({type(e).__name__}: {e}); moved it to {self.aside.name} '
+                          f'and started a fresh log')
+
+    def restore(self, history: list[dict]):
+        "Refill a log whose file did not parse with a checkpoint's evaluation rows."
+        if self.aside is not None and not self.rows:
+            self.rows = [{k: v for k, v in h.items() if k != 'kind'} for h in history]
 
     def truncate(self, step: int):
         "Drop rows logged after `step` (they were written after the checkpoint a run resumes from)."
@@ -230,23 +445,29 @@ class MetricsLog:
         if self.wandb is not None: self.wandb.log(metrics, step=step)
 
     def flush(self):
-        "Rewrite metrics.csv atomically."
+        "Rewrite metrics.csv atomically (no temporary file is left when the write fails)."
         if not self.main or not self.rows: return
         cols = list(dict.fromkeys(k for r in self.rows for k in r))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix('.csv.tmp')
-        with open(tmp, 'w', newline='') as f:
-            w = csv.DictWriter(f, cols); w.writeheader(); w.writerows(self.rows)
-        os.replace(tmp, self.path)
+        try:
+            with open(tmp, 'w', newline='') as f:
+                w = csv.DictWriter(f, cols); w.writeheader(); w.writerows(self.rows)
+            os.replace(tmp, self.path)
+        except OSError:
+            with contextlib.suppress(OSError): tmp.unlink()
+            raise
 
     def series(self, key: str) -> tuple[list, list]:
         "(steps, values) of one metric."
         pts = [(r['step'], r[key]) for r in self.rows if key in r]
         return [p[0] for p in pts], [p[1] for p in pts]
 
+# %% ../nbs/06_trainer.ipynb #1d29cf7e
 def init_wandb(cfg: TrainConfig, run_id: str | None = None):
     "A WandB run per `cfg.logging.wandb`, or None; never hangs without network."
     mode, env = cfg.logging.wandb, os.environ.get('WANDB_MODE', '').lower()
+    env = {'dryrun': 'offline'}.get(env, env)                                   # wandb's old name for offline
     if mode == 'auto': mode = env if env in ('offline', 'disabled') else ('online' if os.environ.get('WANDB_API_KEY') else 'disabled')
     if mode == 'online' and env in ('offline', 'disabled'): mode = env          # the environment's choice is honoured
     if mode == 'disabled': return None
@@ -314,11 +535,12 @@ class Trainer:
         opt = torch.optim.AdamW(param_groups(model, c.optim.weight_decay), lr=c.optim.lr, betas=c.optim.betas, eps=c.optim.eps)
         self.model, self.optimizer = self.acc.prepare(model, opt)
         self.run_dir = c.run_dir
-        self.ckpt = CheckpointManager(self.run_dir / 'checkpoints', c.checkpoint.keep_last, self.main)
+        self.ckpt = CheckpointManager(self.run_dir / 'checkpoints', c.checkpoint.keep_last, self.main,
+                                      verify=getattr(c.checkpoint, 'verify', True))   # switch: trainer.ckpt.verify
         self.state = {'step': 0, 'epoch': 0, 'batch': 0, 'samples': 0, 'tokens': 0, 'words': 0, 'nonfinite': 0,
-                      'nonfinite_total': 0, 'best': None, 'best_step': -1, 'total_steps': 0, 'wandb_id': '',
-                      'rows_seen': 0, 'skipped_rows': 0, 'skipped_batches': 0}
-        self.history, self.log, self.wandb = [], MetricsLog(self.run_dir / 'metrics.csv', self.main), None
+                      'nonfinite_since': 0, 'nonfinite_total': 0, 'best': None, 'best_step': -1, 'total_steps': 0, 'wandb_id': '',
+                      'rows_seen': 0, 'skipped_rows': 0, 'skipped_batches': 0, 'skipped_reasons': {}}
+        self.history, self.log, self.wandb, self._win = [], MetricsLog(self.run_dir / 'metrics.csv', self.main), None, {}
         self.n_params = sum(p.numel() for p in model.parameters())
         self.loss_names = set()                                          # names seen in `output.losses` (for the plots)
 
@@ -437,6 +659,7 @@ class Trainer:
         lr = lr_at(s['step'], c.optim, s['total_steps'])
         if bad:
             self.optimizer.zero_grad(set_to_none=True)
+            if not s['nonfinite']: s['nonfinite_since'] = s['step']            # updates taken when the streak began
             s['nonfinite'] += 1; s['nonfinite_total'] += 1
         else:
             for g in self.optimizer.param_groups: g['lr'] = lr
@@ -454,11 +677,6 @@ class Trainer:
                   '_rows': rows * k, '_tokens': toks * k})
         hook = getattr(self.unwrapped, 'step_metrics', None)            # the model's own families (Memory/, Features/, ...)
         if hook is not None and out is not None: m.update(hook(out, bool(detail)))
-        if bad and s['nonfinite'] >= c.train.max_nonfinite:
-            latest = self.ckpt.latest()
-            raise NonFiniteLossError(f"training stopped at step {s['step']}: the loss or gradient was non-finite for {s['nonfinite']} "
-                                     f"steps in a row. The last good checkpoint is {latest or 'none (no checkpoint was saved yet)'}. "
-                                     f"Try a lower optim.lr, optim.grad_clip=1.0, more optim.warmup_steps, or bf16 instead of fp16.")
         return m
 
     def evaluate(self, kind: str = 'fast') -> dict:
@@ -495,51 +713,23 @@ class Trainer:
         s, c = self.state, self.config.checkpoint
         if not metrics: return
         self.log.log(metrics, s['step']); self.history.append({'step': s['step'], 'kind': kind, **metrics})
-        if c.best_metric and c.best_metric in metrics and self._better(metrics[c.best_metric]):
+        if c.best_metric and c.best_metric in metrics and self._better(metrics[c.best_metric]) and not s['nonfinite']:
             s['best'], s['best_step'] = metrics[c.best_metric], s['step']
             self.save(name='best')
         if self.main and metrics:
             show = [k for k in metrics if k == 'Validation/loss' or any(x in k for x in ('R@1', 'R@5', 'accuracy'))][:8]
             tqdm.write(f"step {s['step']} {kind} eval: " + ', '.join(f'{k.split("/", 1)[-1]}={metrics[k]:.4g}' for k in show))
 
-    def _state_dict(self) -> dict:
-        rngs = [rng_state()]
-        if self.world > 1:
-            rngs = [None] * self.world; dist.all_gather_object(rngs, rng_state())
-        ds = self.train_data
-        return {'trainer': dict(self.state), 'optimizer': self.optimizer.state_dict(), 'rng': rngs,
-                'scaler': self.acc.scaler.state_dict() if self.acc.scaler is not None else None,
-                'data': ds.state_dict() if self.iterable and hasattr(ds, 'state_dict') else None,
-                'history': self.history}
-
-    def save(self, name: str | None = None, keep: bool = False) -> Path:
-        "Checkpoint the whole training state (all processes call it; the main one writes)."
-        st = self._state_dict()
-        p = self.ckpt.save(self.state['step'], self.unwrapped, st, self.config.to_dict(), name=name, keep=keep)
-        self.log.flush(); self.acc.wait_for_everyone()
-        return p
-
-    def load(self, path: str | Path):
-        "Restore everything `save` wrote (weights, optimizer, scaler, RNG, data position, counters, history)."
-        st = CheckpointManager.load(path, self.unwrapped)
-        self.optimizer.load_state_dict(st['optimizer'])
-        if st.get('scaler') is not None and self.acc.scaler is not None: self.acc.scaler.load_state_dict(st['scaler'])
-        self.state.update(st['trainer']); self.history = list(st.get('history') or [])
-        set_rng_state(st['rng'][self.rank] if self.rank < len(st['rng']) else st['rng'][0])
-        if st.get('data') is not None and hasattr(self.train_data, 'load_state_dict'): self.train_data.load_state_dict(st['data'])
-        self.log.truncate(self.state['step'])
-
     def fit(self, resume: bool | str | None = None) -> dict: # 'auto' (default: the config's), True or False
         "Train to the budget, continuing from the newest complete checkpoint when resuming. Never deletes earlier work."
         c, s, acc = self.config, self.state, self.acc
         resume = c.resume if resume is None else resume
-        start = self.ckpt.latest() if resume else None
-        if resume is True and start is None: warnings.warn(f'resume: no complete checkpoint in {self.ckpt.root}, starting from scratch')
         if resume is False and self.ckpt.all():
             raise FileExistsError(f'{self.run_dir} holds checkpoints of an earlier run: continue it with resume=True (--resume), '
                                   f'or start again with --overwrite (deletes that run) or another name')
+        start = self._resume() if resume else None
+        if resume is True and start is None: warnings.warn(f'resume: no complete checkpoint in {self.ckpt.root}, starting from scratch')
         if start is not None:
-            self.load(start)
             if self.main: tqdm.write(f"{c.name}: resuming from {start} (step {s['step']}, epoch {s['epoch']})")
         else:
             self.log.rows = []
@@ -552,7 +742,8 @@ class Trainer:
         carbon = self._carbon_start()
         if self.main and start is None: self.log.log({'Model/params': self.n_params}, 0)
         bar = tqdm(total=s['total_steps'], initial=s['step'], desc=c.name, disable=not (self.main and c.logging.progress), dynamic_ncols=True)
-        t_last, rows_win, toks_win, win, done = time.perf_counter(), 0, 0, {}, self._budget_done()
+        t_last, rows_win, toks_win, done = time.perf_counter(), 0, 0, self._budget_done()
+        win = self._win = {}                                                  # this log window's step metrics
         stop_reason = 'budget' if done else None
         while not done:
             if c.train.max_epochs is not None and s['epoch'] >= c.train.max_epochs: stop_reason = 'epochs'; break
@@ -580,7 +771,7 @@ class Trainer:
                 for k, v in m.items(): win.setdefault(k, []).append(v)
                 bar.update(1)
                 done = self._budget_done()
-                if s['step'] % c.train.log_every == 0 or done:
+                if s['step'] % c.train.log_every == 0 or done or s['nonfinite']:   # a skipped step gets its own row
                     dt = max(time.perf_counter() - t_last, 1e-9)
                     row = {k: (float(np.mean(v)) if k.startswith('Training/') and 'learning_rate' not in k else v[-1]) for k, v in win.items()}
                     row.update({'Training/samples_per_s': rows_win / dt, 'Training/tokens_per_s': toks_win / dt})
@@ -589,9 +780,10 @@ class Trainer:
                     self.log.log(row, s['step'])
                     bar.set_postfix(loss=f"{row['Training/loss']:.3f}", lr=f"{row['Training/learning_rate']:.2e}", sps=f"{row['Training/samples_per_s']:.0f}")
                     self._call('on_step', s['step'], row)
-                    win, rows_win, toks_win = {}, 0, 0
+                    win = self._win = {}; rows_win = toks_win = 0
                     if s['step'] % (c.train.log_every * 10) == 0: self.log.flush()
                     t_last = time.perf_counter()
+                if s['nonfinite'] >= c.train.max_nonfinite: self._stop_nonfinite()
                 if c.eval.fast_eval and c.eval.fast_every_n_steps and s['step'] % c.eval.fast_every_n_steps == 0:
                     self._after_eval(self.evaluate('fast'), 'fast'); t_last = time.perf_counter()
                 if c.checkpoint.save_every_n_steps and s['step'] % c.checkpoint.save_every_n_steps == 0 and not s['nonfinite']:
@@ -604,7 +796,7 @@ class Trainer:
             if c.eval.fast_eval and c.eval.fast_every_epoch: self._after_eval(self.evaluate('fast'), 'fast')
             if c.eval.visualize_every_n_epochs and ep % c.eval.visualize_every_n_epochs == 0: self._call('on_visualize', ep)
             self._call('on_epoch_end', ep)
-            if c.checkpoint.save_every_epoch:
+            if c.checkpoint.save_every_epoch and not s['nonfinite']:
                 self.save(keep=bool(c.checkpoint.keep_every_n_epochs and ep % c.checkpoint.keep_every_n_epochs == 0))
             t_last = time.perf_counter()
         bar.close()
@@ -624,7 +816,7 @@ class Trainer:
         if c.eval.full_eval: final = self.evaluate('full'); self._after_eval(final, 'full')
         if c.checkpoint.best_metric and s['best'] is None and self.main:
             warnings.warn(f'checkpoint.best_metric={c.checkpoint.best_metric!r} was never logged, so no best/ checkpoint was saved')
-        latest = self.ckpt.latest() if self.main else None
+        latest = self.ckpt.latest(verify=False) if self.main else None
         if latest is None or json.loads((latest / 'manifest.json').read_text())['step'] != s['step'] or not self.main:
             self.save()                                           # resuming a finished run is a no-op
         self._call('on_train_end')
@@ -632,7 +824,7 @@ class Trainer:
         if self.main:
             model = self.unwrapped
             if hasattr(model, 'save_pretrained'): model.save_pretrained(fdir)
-            else: fdir.mkdir(parents=True, exist_ok=True); save_model_file(model, fdir / 'model.safetensors')
+            else: fdir.mkdir(parents=True, exist_ok=True); save_model_file(model, fdir / 'model.safetensors', digest=False)
             if carbon is not None:
                 with contextlib.suppress(Exception): self.log.log({'Carbon/emissions_kg': float(carbon.stop() or 0)}, s['step'])
             self.log.flush()
@@ -649,8 +841,79 @@ class Trainer:
         "Count a batch's good and skipped rows; stop when too large a share of the data is unreadable."
         s, good, bad = self.state, _rows(b), len(b.get('skipped_ids') or [])
         s['rows_seen'] += good + bad; s['skipped_rows'] += bad; s['skipped_batches'] += int(good == 0)
+        for r in b.get('skipped_reasons') or []: s['skipped_reasons'][r] = s['skipped_reasons'].get(r, 0) + 1
         limit = self.config.data.max_skipped_fraction
         if s['rows_seen'] >= 256 and s['skipped_rows'] > limit * s['rows_seen']:
             raise DataError(f"{s['skipped_rows']} of the first {s['rows_seen']} rows could not be read (limit data.max_skipped_fraction="
                             f"{limit}): check the data files, or raise the limit")
         return good
+
+# %% ../nbs/06_trainer.ipynb #d49f0862
+@_method(Trainer)
+def _state_dict(self) -> dict:
+    rngs = [rng_state()]
+    if self.world > 1:
+        rngs = [None] * self.world; dist.all_gather_object(rngs, rng_state())
+    ds = self.train_data
+    return {'trainer': dict(self.state), 'optimizer': self.optimizer.state_dict(), 'rng': rngs,
+            'scaler': self.acc.scaler.state_dict() if self.acc.scaler is not None else None,
+            'data': ds.state_dict() if self.iterable and hasattr(ds, 'state_dict') else None,
+            'history': self.history}
+
+@_method(Trainer)
+def _recent_loss(self) -> float | None:
+    "Training loss of the latest log window (steps not yet logged, else the last logged row); None when not finite."
+    w, rows = self._win.get('Training/loss'), self.log.rows
+    v = float(np.mean(w)) if w else next((r['Training/loss'] for r in reversed(rows) if 'Training/loss' in r), None)
+    return v if v is not None and math.isfinite(v) else None
+
+@_method(Trainer, 'save')
+def _tr_save(self, name: str | None = None, keep: bool = False) -> Path:
+    "Checkpoint the whole training state (all processes call it; the main one writes)."
+    p = self.ckpt.save(self.state['step'], self.unwrapped, self._state_dict(), self.config.to_dict(), name=name,
+                       keep=keep, meta={'train_loss': self._recent_loss()})
+    self.log.flush(); self.acc.wait_for_everyone()
+    return p
+
+# %% ../nbs/06_trainer.ipynb #3c4d7f25
+@_method(Trainer, 'load')
+def _tr_load(self, path: str | Path,  # a checkpoint folder
+             verify: bool = True):    # check its files' hashes first
+    "Restore everything `save` wrote (weights, optimizer, scaler, RNG, data position, counters, history)."
+    st = CheckpointManager.load(path, self.unwrapped, verify)
+    self.optimizer.load_state_dict(st['optimizer'])
+    if st.get('scaler') is not None and self.acc.scaler is not None: self.acc.scaler.load_state_dict(st['scaler'])
+    self.state.update(st['trainer']); self.history = list(st.get('history') or [])
+    set_rng_state(st['rng'][self.rank] if self.rank < len(st['rng']) else st['rng'][0])
+    if st.get('data') is not None and hasattr(self.train_data, 'load_state_dict'):
+        self.train_data.load_state_dict(st['data'])
+    self.log.restore(self.history)                                  # metrics.csv did not parse: keep the evaluations
+    self.log.truncate(self.state['step'])
+
+@_method(Trainer)
+def _resume(self) -> Path | None:
+    "Load the newest checkpoint that verifies and reads back whole, falling back past damaged ones."
+    pick = None
+    if self.main:
+        for p in self.ckpt.complete():                          # verified newest first; damaged ones are warned about
+            try: self.load(p, verify=False); pick = p; break
+            except CheckpointError as e: warnings.warn(f'skipping unreadable checkpoint {e}')
+    if self.world > 1:                                         # the others load the main process's choice
+        box = [pick]; dist.broadcast_object_list(box, src=0); pick = box[0]
+        if not self.main and pick is not None: self.load(pick, verify=False)
+    return pick
+
+# %% ../nbs/06_trainer.ipynb #4166554f
+@_method(Trainer)
+def _stop_nonfinite(self):
+    "Flush metrics.csv (the bad steps' rows included) and stop with a short message naming the last good checkpoint."
+    s = self.state
+    self.log.flush()
+    good, newest = self.ckpt.last_good(s['nonfinite_since']), (self.ckpt.all() or [None])[-1]
+    where = (f'Last good checkpoint: {good}' + ('' if newest == good else
+             ' (newer ones may hold diverged weights: move them out of checkpoints/ to resume from it)')
+             if good else 'No good checkpoint was saved before it')
+    raise NonFiniteLossError(f"training stopped at step {s['step']}: the loss or gradient was non-finite for "
+                             f"{s['nonfinite']} steps in a row (steps {s['nonfinite_since'] + 1}-{s['step']}, logged in "
+                             f"{self.log.path}). {where}. Try a lower optim.lr, optim.grad_clip=1.0, more "
+                             f"optim.warmup_steps, or bf16 instead of fp16.")
