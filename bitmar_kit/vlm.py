@@ -7,7 +7,7 @@ __all__ = ['LORA_TARGETS', 'VLMConfig', 'load_decoder', 'phase1_vision', 'Projec
            'VisionLanguageModel']
 
 # %% ../nbs/10_vlm.ipynb #c2b3ac60
-import json, os, shutil, tempfile, warnings
+import contextlib, json, os, shutil, tempfile, warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -80,6 +80,16 @@ VLMConfig.presets = {
 }
 
 # %% ../nbs/10_vlm.ipynb #1cb12e4e
+@contextlib.contextmanager
+def _quiet():
+    "transformers' loading and saving progress bars off (a model of a few tensors needs none), restored after"
+    from transformers.utils import logging as hf_logging
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try: yield
+    finally:
+        if was: hf_logging.enable_progress_bar()
+
 def _device_dtype(c:VLMConfig):
     "(device a quantized decoder is loaded on, compute dtype): 4-bit modules are placed once and never moved"
     dev = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else 'cpu'
@@ -109,7 +119,8 @@ def load_decoder(c:VLMConfig, # the model config (decoder, mode, compute dtype)
         if c.mode == 'lora': return lm, base_state
         tmp = tempfile.mkdtemp(prefix='bitmar-decoder-')     # bitsandbytes quantizes while loading: go through a folder
         try:
-            lm.save_pretrained(tmp); del lm
+            with _quiet(): lm.save_pretrained(tmp)
+            del lm
             return load_decoder(c, tokenizer, tmp)[0], base_state
         finally: shutil.rmtree(tmp, ignore_errors=True)
     kw = {}
@@ -119,7 +130,8 @@ def load_decoder(c:VLMConfig, # the model config (decoder, mode, compute dtype)
         kw = dict(quantization_config=BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4', bnb_4bit_compute_dtype=dt,
                                                          bnb_4bit_use_double_quant=True), device_map={'': dev}, dtype=dt)
     elif c.mode == 'lora': kw = dict(dtype=dt)
-    try: lm = AutoModelForCausalLM.from_pretrained(src, **kw)
+    try:
+        with _quiet(): lm = AutoModelForCausalLM.from_pretrained(src, **kw)
     except OSError as e:
         raise OSError(f"could not load decoder {src!r} ({e}). Fixes: a local folder with config.json and weights, a Hub id "
                       f"while the Hub is reachable (unset HF_HUB_OFFLINE), or model.decoder=null with model.decoder_config") from None
@@ -239,7 +251,8 @@ class VLMCollator:
             a_ids = self.answer_ids(a)[:max(self.max_length - (len(p) - self.n_img + 1), 1)]
             seqs.append(p + a_ids); labels.append([-100] * len(p) + a_ids)
         batch.update(self.pad(seqs, labels))
-        batch['image'] = torch.stack([s['image'] for s in good])
+        vis = 'image' if 'image' in good[0] else 'features'            # cached vision tokens (data.feature_cache) instead of pixels
+        batch[vis] = torch.stack([s[vis] for s in good])
         batch['question'] = [s.get('question', CAPTION_PROMPT) for s in good]
         batch['answer'] = [s['answer'] if 'answer' in s else s['caption'] for s in good]
         for k in ('qtype', 'image_id'):
@@ -259,6 +272,7 @@ class VLMOutput:
 class VisionLanguageModel(nn.Module):
     "Phase 2: a (frozen) vision encoder, an MLP projector and a Hugging Face causal LM decoder, tuned fully, with LoRA or QLoRA."
     config_class = VLMConfig
+    answers_questions = True   # evaluated on generated answers (exact match, F1), batches from `model.collator`
     def __init__(self, config:VLMConfig|dict|str='tiny', # a config, its dict, or a preset name
                  tokenizer=None, # the decoder's tokenizer (default: loaded from `config.decoder`)
                  decoder_path:str|None=None, # load the decoder from this folder instead (used by `from_pretrained`)
@@ -331,27 +345,30 @@ def _adapt(self, adapter_path=None):
 
 # %% ../nbs/10_vlm.ipynb #3422d1a5
 @_method(VisionLanguageModel, 'encode_images')
-def _encode_images(self, images:torch.Tensor, # [b, 3, H, W] normalised images
+def _encode_images(self, images:torch.Tensor|None=None, # [b, 3, H, W] normalised images
+                   features:torch.Tensor|None=None, # or the encoder's cached tokens (`data.feature_cache`)
                   )->torch.Tensor: # [b, num_image_tokens, decoder width]
     "Image tokens in the decoder's embedding space: vision patch tokens through the projector."
-    v = self.vision(images=images)
-    return self.projector(v.patch_tokens, v.grid)
+    v = self.vision(images=images, features=features)
+    g = self.config.image_size // self.vision.patch_size
+    return self.projector(v.patch_tokens, v.grid or (g, g))
 
 @_method(VisionLanguageModel, 'embed')
 def _embed(self, input_ids:torch.Tensor, # [b, t] with `num_image_tokens` image tokens per row
            images:torch.Tensor|None, # [b, 3, H, W]
+           features:torch.Tensor|None=None, # or cached vision tokens [b, tokens, vision width]
           )->torch.Tensor: # [b, t, d] decoder input embeddings
     "Token embeddings with the image tokens' positions holding the projected image."
     is_img = input_ids == self.image_token_id
     x = self.decoder.get_input_embeddings()(input_ids.masked_fill(is_img, 0))
-    n = is_img.sum(1)
-    if images is None:
+    n, vis = is_img.sum(1), images if images is not None else features
+    if vis is None:
         if bool(n.any()): raise ValueError('the batch has image tokens but no images: pass images (batch["image"])')
         return x
-    if images.shape[0] != input_ids.shape[0] or bool((n != self.num_image_tokens).any()):
+    if vis.shape[0] != input_ids.shape[0] or bool((n != self.num_image_tokens).any()):
         raise ValueError(f"each row needs exactly {self.num_image_tokens} image tokens and one image; got {n.tolist()} tokens "
-                         f"for {images.shape[0]} images: build batches with model.collator")
-    feats = self.encode_images(images)
+                         f"for {vis.shape[0]} images: build batches with model.collator")
+    feats = self.encode_images(images, features)
     return x.masked_scatter(is_img[..., None], feats.to(x.dtype))
 
 def _positions(mask): return (mask.long().cumsum(-1) - 1).clamp(min=0)   # left padding: every row counts from its first token
@@ -361,10 +378,11 @@ def _forward(self, batch:dict|None=None, # `model.collator` batch: image, input_
              **kwargs)->VLMOutput:
     "Next-token loss on the answer tokens of a batch (labels are -100 on image tokens, prompt and padding)."
     b = {**(batch or {}), **kwargs}
-    if 'input_ids' not in b or 'image' not in b:
+    if 'input_ids' not in b or ('image' not in b and 'features' not in b):
         raise ValueError(f"the batch needs 'input_ids', 'attention_mask', 'labels' and 'image' (from model.collator); got {sorted(b)}")
     ids, am = b['input_ids'], b.get('attention_mask', torch.ones_like(b['input_ids']))
-    out = self.decoder(inputs_embeds=self.embed(ids, b['image']), attention_mask=am, position_ids=_positions(am), use_cache=False)
+    x = self.embed(ids, b.get('image'), b.get('features'))
+    out = self.decoder(inputs_embeds=x, attention_mask=am, position_ids=_positions(am), use_cache=False)
     labels = b.get('labels')
     if labels is None: labels = ids.masked_fill((am == 0) | (ids == self.image_token_id), -100)
     loss, acc = lm_loss(out.logits, labels)
@@ -438,10 +456,11 @@ def _save_pretrained(self, save_dir, # directory to write (created)
     save_file(own, str(d / 'model.safetensors.tmp'), metadata={'format': 'pt', 'model_type': type(self).__name__})
     os.replace(d / 'model.safetensors.tmp', d / 'model.safetensors')
     for sub in ('decoder', 'adapter'): shutil.rmtree(d / sub, ignore_errors=True)
-    if c.mode == 'full': self.decoder.save_pretrained(str(d / 'decoder'))          # the whole tuned decoder
-    else:
-        self.decoder.save_pretrained(str(d / 'adapter'))                              # LoRA adapters only
-        if self._base_state is not None: self._save_base(d / 'decoder')             # a base built from a config has no other home
+    with _quiet():
+        if c.mode == 'full': self.decoder.save_pretrained(str(d / 'decoder'))      # the whole tuned decoder
+        else:
+            self.decoder.save_pretrained(str(d / 'adapter'))                          # LoRA adapters only
+            if self._base_state is not None: self._save_base(d / 'decoder')         # a base built from a config has no other home
     self.tokenizer.save_pretrained(str(d / 'tokenizer'))
     return d
 
@@ -455,7 +474,7 @@ def _save_base_decoder(self, path):
 
 @_method(VisionLanguageModel, 'from_pretrained', 'class')
 def _from_pretrained(cls, path, # a directory written by `save_pretrained` (or a run folder with final/)
-                     device=None, # where to put the model (default cpu; a 4-bit decoder stays where it was loaded)
+                     device=None, # where to put the model (default cpu); a QLoRA model goes where its 4-bit decoder loads
                     ):
     "Rebuild a saved VisionLanguageModel: base decoder named by the config (or saved with it), adapters, projector, vision."
     from safetensors.torch import load_file
@@ -473,7 +492,10 @@ def _from_pretrained(cls, path, # a directory written by `save_pretrained` (or a
     sd = load_file(str(d / 'model.safetensors'))
     for n in ('vision', 'projector'):
         getattr(model, n).load_state_dict({k[len(n) + 1:]: v for k, v in sd.items() if k.startswith(n + '.')}, strict=True)
-    if device is not None and config.mode != 'qlora': model.to(device)
+    if config.mode == 'qlora':                                   # the 4-bit decoder stays where it was loaded; the rest joins it
+        dev = next(model.decoder.parameters()).device
+        model.vision.to(dev); model.projector.to(dev)
+    elif device is not None: model.to(device)
     return model.eval()
 
 # %% ../nbs/10_vlm.ipynb #1b0d8ac6
@@ -481,6 +503,15 @@ def _from_pretrained(cls, path, # a directory written by `save_pretrained` (or a
 def _output_names(cls, config:VLMConfig, images:bool=True)->tuple:
     "(loss names, metric names) of a forward pass, known before the model is built."
     return ['lm'], ['token_accuracy']
+
+@_method(VisionLanguageModel, 'smoke_overrides', 'class')
+def _smoke_overrides(cls, config:VLMConfig)->dict:
+    "Dotted overrides (model and data) that make a seconds-long run of this model's pipeline: a tiny encoder and decoder, no download."
+    return {'model.vision_backbone': 'tiny', 'model.vision_pretrained': False, 'model.vision_memory_tokens': 0, 'model.vision_from': None,
+            'model.decoder': None, 'model.decoder_config': dict(VLMConfig.presets['tiny']['decoder_config']),
+            'model.lora_r': min(config.lora_r, 4), 'model.lora_alpha': min(config.lora_alpha, 8), 'model.pool_tokens': 4,
+            'model.projector_hidden': None, 'data.image_size': 56, 'data.vocab_size': 400, 'data.max_length': 24,
+            'eval.fast_samples': 16, 'eval.max_samples': 32}
 
 @_method(VisionLanguageModel, 'step_metrics')
 def _step_metrics(self, output:VLMOutput, detail:bool)->dict:
