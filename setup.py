@@ -24,6 +24,7 @@ extras = {
     'dev': dev_requirements,
     'carbon': ['codecarbon>=2.3'],
     'hub': ['huggingface_hub>=0.20'],
+    'vlm': shlex.split(cfg.get('vlm_requirements', '')),   # phase 2 LoRA / QLoRA: peft, bitsandbytes
 }
 extras['all'] = sorted({r for v in extras.values() for r in v})
 min_python = cfg['min_python']

@@ -7,21 +7,22 @@ from __future__ import annotations
 import os, sys, json, math, time, random, shutil, argparse, traceback, warnings
 from pathlib import Path
 import numpy as np, torch
-from .config import ConfigError, TrainConfig, load_config, list_presets, save_config, model_class, parse_override
-from .data import (ShapesCaptions, CocoCaptions, ImageTextParquet, ImageFolderCaptions, TextCorpus, CachedFeatures,
-                             CachedDataset, train_tokenizer, load_tokenizer, image_transforms, Collator, images_to_parquet,
-                             download_coco, cache_features, make_smoke_data)
+from .config import ConfigError, TrainConfig, load_config, list_presets, save_config, model_class, parse_override, QA_DATASETS
+from .data import (ShapesCaptions, ShapesQA, CocoCaptions, ImageTextParquet, QAParquet, ImageFolderCaptions, TextCorpus,
+                             CachedFeatures, CachedDataset, train_tokenizer, load_tokenizer, image_transforms, Collator,
+                             images_to_parquet, download_coco, cache_features, make_smoke_data, QUESTION_TYPES, CAPTION_PROMPT)
 from .model import BitMar, AlignmentModel   # importing the model registers its types (bitmar, alignment)
+from .vlm import VisionLanguageModel        # ... and the vision-language model's (vlm)
 from .trainer import Trainer, CheckpointManager, CheckpointError, NonFiniteLossError, DataError
-from .evaluation import (make_eval_fn, evaluate, metric_names, unigram_token_accuracy, plot_training_curves,
-                                   plot_lr_schedule, plot_loss_components)
+from .evaluation import (make_eval_fn, evaluate, metric_names, unigram_token_accuracy, majority_baseline,
+                                   plot_training_curves, plot_lr_schedule, plot_loss_components)
 from .attention import AttentionCallback, analyze_attention_dir
 
 # %% auto #0
-__all__ = ['set_seed', 'build_tokenizer', 'FromStart', 'build_data', 'build_model', 'load_model', 'use_feature_cache',
-           'run_metrics', 'build_eval_fn', 'RunExistsError', 'check_run', 'training_plots', 'summarize',
-           'format_summary', 'smoke_overrides', 'train', 'parse_train_args', 'train_cli', 'eval_cli', 'data_cli',
-           'attention_cli']
+__all__ = ['set_seed', 'build_tokenizer', 'FromStart', 'build_data', 'build_model', 'model_collate', 'load_model',
+           'use_feature_cache', 'run_metrics', 'build_eval_fn', 'RunExistsError', 'check_run', 'training_plots',
+           'summarize', 'format_summary', 'smoke_overrides', 'train_vision', 'train', 'parse_train_args', 'train_cli',
+           'eval_cli', 'data_cli', 'attention_cli']
 
 # %% ../nbs/09_cli.ipynb
 def set_seed(seed: int):
@@ -34,9 +35,16 @@ def _image_sets(cfg: TrainConfig) -> tuple:
     "(train, val) image-caption datasets of `cfg.data`."
     d, p = cfg.data, Path(cfg.data.path or '.')
     tf_train, tf = image_transforms(d.image_size, train=d.augment, hflip=d.hflip), image_transforms(d.image_size)
-    if d.dataset == 'shapes':
-        return (ShapesCaptions(d.n_train, size=d.image_size, seed=cfg.seed, transform=tf_train),
-                ShapesCaptions(d.n_val, size=d.image_size, seed=cfg.seed + 10_000, transform=tf))
+    if d.dataset in ('shapes', 'shapes_qa'):
+        Set = ShapesCaptions if d.dataset == 'shapes' else ShapesQA
+        return (Set(d.n_train, size=d.image_size, seed=cfg.seed, transform=tf_train),
+                Set(d.n_val, size=d.image_size, seed=cfg.seed + 10_000, transform=tf))
+    if d.dataset == 'qa_parquet':
+        kw = dict(shuffle=d.shuffle, seed=cfg.seed, max_pixels=d.max_pixels)
+        if (p / 'train').is_dir():
+            return QAParquet(p / 'train', transform=tf_train, **kw), (QAParquet(p / 'val', transform=tf, max_pixels=d.max_pixels) if (p / 'val').is_dir() else None)
+        return (QAParquet(p, transform=tf_train, split='train', val_fraction=d.val_fraction, **kw),
+                QAParquet(p, transform=tf, split='val', val_fraction=d.val_fraction, max_pixels=d.max_pixels))
     if d.dataset == 'coco':
         return (CocoCaptions(p, split='train', val_fraction=d.val_fraction, transform=tf_train, seed=cfg.seed, max_pixels=d.max_pixels),
                 CocoCaptions(p, split='val', val_fraction=d.val_fraction, captions='random', transform=tf, seed=cfg.seed,
@@ -53,8 +61,20 @@ def _image_sets(cfg: TrainConfig) -> tuple:
             ImageTextParquet(p, transform=tf, split='val', val_fraction=d.val_fraction, max_pixels=d.max_pixels))
 
 def _texts(cfg: TrainConfig, train, limit: int = 20000):
-    "Training text for a tokenizer, read without decoding images."
-    d = cfg.data
+    "Training text for a tokenizer, read without decoding images (for a model that answers: prompts and answers)."
+    d, cls = cfg.data, model_class(cfg.model.get('type', 'bitmar')) if cfg.model else None
+    if getattr(cls, 'answers_questions', False):
+        tmpl = cfg.model_config().prompt_template
+        if d.dataset in ('parquet', 'qa_parquet'): rows = type(train)(train.paths, load_images=False)
+        else:
+            ds = train.dataset if isinstance(train, torch.utils.data.Subset) else train
+            was = getattr(ds, 'load_images', None)
+            if was is not None: ds.load_images = False
+            try: rows = [train[i] for i in range(min(len(train), limit))]
+            finally:
+                if was is not None: ds.load_images = was
+        qa = ((s.get('question', CAPTION_PROMPT), s.get('answer', s.get('caption'))) for _, s in zip(range(limit), rows) if not s.get('skipped'))
+        return [f"{tmpl.format(image='', question=q)} {a}" for q, a in qa]
     if d.dataset == 'text':
         files = sorted(Path(d.path).glob('*.train')) or [Path(d.path)]
         return (line for f in files for line in f.read_text(errors='replace').splitlines()[:limit] if line.strip())
@@ -104,6 +124,10 @@ def build_model(cfg: TrainConfig, tokenizer) -> torch.nn.Module:
     "The model class named by `model.type`, built from the typed model section (vocab_size from the tokenizer unless set)."
     return model_class(cfg.model['type'])(cfg.model_config(vocab_size=len(tokenizer)), tokenizer)
 
+def model_collate(data: dict, model) -> dict:
+    "`data` with the model's own collator when it has one (a vision-language model builds prompts with image tokens)."
+    return dict(data, collate=model.collator) if hasattr(model, 'collator') else data
+
 def load_model(path, device=None) -> torch.nn.Module:
     "Any kit model from a `save_pretrained` folder (or a run folder's `final/`): the class is read from its config.json."
     d = Path(path)
@@ -132,12 +156,18 @@ def _mrl_dims(cfg: TrainConfig) -> list | None:
 
 def _can_generate(cfg: TrainConfig) -> bool: return hasattr(model_class(cfg.model['type']), 'generate')
 
+def _qa_types(cfg: TrainConfig) -> tuple | None:
+    "The question types a model that answers is scored on (None: not such a model): ShapesQA's, or 'caption' for captions."
+    if not getattr(model_class(cfg.model['type']), 'answers_questions', False): return None
+    return QUESTION_TYPES if cfg.data.dataset == 'shapes_qa' else () if cfg.data.dataset == 'qa_parquet' else ('caption',)
+
 def run_metrics(cfg: TrainConfig) -> list[str]:
     "Every metric name this run's evaluations log (candidates for `checkpoint.best_metric`)."
     losses, metrics = _model_outputs(cfg)
     names = ['Validation/loss'] + [f'Validation/{k}' for k in [*losses, *metrics] if k != 'logit_scale']
     if cfg.data.dataset != 'text':
-        names += [f'Validation/{k}' for k in metric_names(dims=_mrl_dims(cfg), generate=_can_generate(cfg), model_metrics=metrics)]
+        names += [f'Validation/{k}' for k in metric_names(dims=_mrl_dims(cfg), generate=_can_generate(cfg), model_metrics=metrics,
+                                                           qa_types=_qa_types(cfg))]
     return list(dict.fromkeys(names))
 
 def build_eval_fn(cfg: TrainConfig, data: dict):
@@ -145,7 +175,7 @@ def build_eval_fn(cfg: TrainConfig, data: dict):
     if data['val'] is None or cfg.data.dataset == 'text': return None
     e = cfg.eval
     common = dict(collate_fn=data['collate'], tokenizer=data['tokenizer'], batch_size=cfg.train.batch_size, dims=_mrl_dims(cfg), tsne=False)
-    fast = make_eval_fn({'val': data['val']}, fast_samples=e.fast_samples, generate=False, **common)
+    fast = make_eval_fn({'val': data['val']}, fast_samples=e.fast_samples, generate=False, max_new_tokens=cfg.data.max_length, **common)
     full = make_eval_fn({'val': data['val']}, out_dir=cfg.run_dir / 'eval', max_samples=e.max_samples, generate=_can_generate(cfg),
                         max_caption_images=e.caption_images, max_new_tokens=cfg.data.max_length, **common)
     return lambda model, step, kind: (fast if kind == 'fast' else full)(model, step, kind)
@@ -157,8 +187,12 @@ class RunExistsError(ConfigError):
 def check_run(cfg: TrainConfig, overwrite: bool = False) -> bool: # whether the run will resume
     "Check that the run can start and finish before anything is written; returns whether it resumes."
     d, c = cfg.data, cfg.checkpoint
-    if d.dataset != 'shapes' and not Path(d.path).exists():
+    if d.dataset not in ('shapes', 'shapes_qa') and not Path(d.path).exists():
         raise ConfigError('data.path', f"{d.path!r} does not exist: point data.path at your data, or try the pipeline first with --smoke")
+    vf = getattr(cfg.model_config(), 'vision_from', None)
+    if vf and not Path(vf).exists():
+        raise ConfigError('model.vision_from', f"{vf!r} does not exist: train phase 1 first (e.g. bitmar-train --preset pixmo_alignment), "
+                                               f"or set model.vision_train to a phase-1 config to train it in this command")
     if c.best_metric:
         names = run_metrics(cfg)
         if c.best_metric not in names:
@@ -205,7 +239,14 @@ def summarize(cfg: TrainConfig, data: dict, n_captions: int = 6, verbose: bool =
                  max_caption_images=cfg.eval.caption_images, max_new_tokens=cfg.data.max_length)
     out = {'model': type(model).__name__, **{k: v for k, v in m.items() if isinstance(v, (int, float))}, 'captions': []}
     out.update({f'train_{k}': v for k, v in (skipped or {}).items()})
-    if m['n_images']:
+    if getattr(model, 'answers_questions', False):
+        out.update({f'majority_{k}': v for k, v in majority_baseline(data['train'], val).items()})
+        samples = _first(val, n_captions)
+        gen = model.generate(torch.stack([s['image'] for s in samples]), [s.get('question', CAPTION_PROMPT) for s in samples],
+                             max_new_tokens=cfg.data.max_length)
+        out['answers'] = [{'question': s.get('question', CAPTION_PROMPT), 'true': s.get('answer', s.get('caption')), 'generated': g}
+                          for s, g in zip(samples, gen)]
+    elif m['n_images']:
         out['chance_R@1'], out['chance_R@5'] = 1 / m['n_images'], min(5 / m['n_images'], 1.0)
         if 'token_accuracy' in m: out['unigram_token_accuracy'] = unigram_token_accuracy(data['train'], val, data['collate'])
         if hasattr(model, 'caption'):
@@ -231,7 +272,13 @@ def format_summary(s: dict) -> str:
     if 'token_accuracy' in s:
         base = f" (unigram baseline {s['unigram_token_accuracy']:.2%})" if 'unigram_token_accuracy' in s else ''
         lines.append(f"{'Caption token' if 'i2t_R@1' in s else 'Token'} accuracy {s['token_accuracy']:.2%}{base}")
-    if 'perplexity' in s and 'i2t_R@1' not in s: lines.append(f"Validation loss {s.get('loss', float('nan')):.4f}, perplexity {s['perplexity']:.2f}")
+    if 'exact_match' in s:
+        base = lambda k: f" (majority answer {s['majority_' + k]:.2%})" if 'majority_' + k in s else ''
+        lines.append(f"Validation answers on {s.get('n_samples', '?')} questions: exact match {s['exact_match']:.2%}{base('exact_match')}, "
+                     f"token F1 {s['f1']:.2%}")
+        lines += [f"  {k[len('exact_match_'):]:9} exact match {s[k]:6.2%}{base(k)}" for k in s if k.startswith('exact_match_')]
+        if 'caption_CIDEr' in s: lines.append(f"  captions: CIDEr {s['caption_CIDEr']:.3f}, BLEU-4 {s['caption_BLEU-4']:.3f}")
+    if 'perplexity' in s and 'i2t_R@1' not in s and 'exact_match' not in s: lines.append(f"Validation loss {s.get('loss', float('nan')):.4f}, perplexity {s['perplexity']:.2f}")
     if s.get('train_skipped_rows') or s.get('n_skipped'):
         lines.append(f"Unreadable rows skipped: {s.get('train_skipped_rows', 0)} of {s.get('train_rows_seen', '?')} in training, "
                      f"{s.get('n_skipped', 0)} in the final evaluation" +
@@ -239,6 +286,9 @@ def format_summary(s: dict) -> str:
     if s.get('captions'):
         lines.append('Generated captions (true | generated):')
         lines += [f"  {c['true']}  |  {c['generated']}" for c in s['captions']]
+    if s.get('answers'):
+        lines.append('Answers (question | true | generated):')
+        lines += [f"  {a['question']}  |  {a['true']}  |  {a['generated']}" for a in s['answers']]
     return '\n'.join(lines)
 
 # %% ../nbs/09_cli.ipynb #0c44b46a
@@ -248,16 +298,19 @@ def smoke_overrides(cfg: TrainConfig) -> dict:
     E = min(getattr(mc, 'embed_dim', 128), 128)
     dims = [d for d in getattr(mc, 'mrl_dims', []) if d <= E] or [E]
     while len(dims) < min(3, len(getattr(mc, 'mrl_dims', []))): dims.append(dims[-1] // 2)
-    ov = {'model.vision_backbone': 'tiny', 'model.vision_pretrained': False, 'model.d_model': 64, 'model.n_heads': 4, 'model.d_ff': None,
+    hook = getattr(model_class(cfg.model['type']), 'smoke_overrides', None)   # a model type may shrink itself
+    ov = {} if hook else {
+          'model.vision_backbone': 'tiny', 'model.vision_pretrained': False, 'model.d_model': 64, 'model.n_heads': 4, 'model.d_ff': None,
           'model.encoder_layers': 1, 'model.fusion_layers': min(mc.fusion_layers, 1), 'model.decoder_layers': min(mc.decoder_layers, 1),
-          'model.vision_hidden': 64, 'model.embed_dim': E, 'model.mrl_dims': dims, 'model.memory_slots': 16,
-          'data.image_size': 42, 'data.max_length': min(cfg.data.max_length, 24), 'data.tokenizer': None, 'data.vocab_size': 320,
+          'model.vision_hidden': 64, 'model.embed_dim': E, 'model.mrl_dims': dims, 'model.memory_slots': 16}
+    ov.update({'data.image_size': 42, 'data.max_length': min(cfg.data.max_length, 24), 'data.tokenizer': None, 'data.vocab_size': 320,
           'data.num_workers': 0, 'data.n_train': 96, 'data.n_val': 32, 'data.val_fraction': 0.25,
           'train.batch_size': 8 if t.grad_accum > 1 else 16, 'train.grad_accum': min(t.grad_accum, 2), 'train.max_steps': 6,
           'train.max_epochs': None, 'train.total_steps': None, 'train.log_every': 2, 'train.detail_every': 3,
           'optim.warmup_steps': 2, 'optim.warmup_ratio': 0.0, 'optim.restart_steps': 3,
           'checkpoint.save_every_n_steps': 3, 'checkpoint.keep_last': 2, 'checkpoint.keep_every_n_epochs': None,
-          'eval.fast_every_n_steps': 3, 'eval.fast_samples': 32, 'eval.max_samples': 48, 'eval.caption_images': 4}
+          'eval.fast_every_n_steps': 3, 'eval.fast_samples': 32, 'eval.max_samples': 48, 'eval.caption_images': 4})
+    if hook: ov.update(hook(mc))
     if t.max_words: ov['train.max_words'] = 1500
     if t.max_tokens: ov['train.max_tokens'] = 2000
     if not torch.cuda.is_available(): ov['train.mixed_precision'] = 'no'
@@ -271,7 +324,7 @@ def _smoke_config(source, overrides, env=None) -> tuple:
     ov = {k: v for k, v in ov.items() if k not in user}
     write = None
     d = cfg0.data
-    if d.dataset != 'shapes' and 'data.path' not in user and not Path(d.path).exists():
+    if d.dataset not in ('shapes', 'shapes_qa') and 'data.path' not in user and not Path(d.path).exists():
         if d.dataset == 'folder': raise ConfigError('data.path', f'{d.path!r} does not exist (--smoke writes no image folders: give data.path)')
         write = cfg0.run_dir / 'smoke_data'
         ov['data.path'] = str(write)
@@ -281,11 +334,27 @@ def _smoke_config(source, overrides, env=None) -> tuple:
 from .evaluation import FigureCallback   # the figures a run writes at the visualization cadence (and sends to WandB)
 
 # %% ../nbs/09_cli.ipynb #2b009bfe
+def train_vision(cfg: TrainConfig, # a run whose model section may name `vision_train` (a phase-1 config or preset)
+                 smoke: bool = False, # shrink phase 1 as `--smoke` does
+                ) -> TrainConfig:
+    "Phase 1 first: without `model.vision_from`, train the `model.vision_train` run (or reuse it when finished) and point at it."
+    mc = cfg.model_config() if cfg.model else None
+    if mc is None or getattr(mc, 'vision_from', None) or not getattr(mc, 'vision_train', None): return cfg
+    ov = [f'output_dir={cfg.output_dir}', f'seed={cfg.seed}', f'train.device={cfg.train.device}', f'logging.wandb={cfg.logging.wandb}',
+          f'logging.progress={str(cfg.logging.progress).lower()}']
+    p1, data_dir = _smoke_config(mc.vision_train, ov) if smoke else (load_config(mc.vision_train, ov), None)
+    if not (p1.run_dir / 'final' / 'config.json').is_file():        # a finished phase 1 is reused, an interrupted one continued
+        if _is_main(): print(f'{cfg.name}: phase 1 first ({mc.vision_train} -> {p1.run_dir}), then its vision encoder, frozen, for phase 2')
+        train(p1, summary=False, smoke_data=data_dir)
+    cfg.model = {**cfg.model, 'vision_from': str(p1.run_dir)}
+    return cfg
+
 def train(cfg: TrainConfig,          # a resolved config (see `load_config`)
           summary: bool = True,      # reload final/, evaluate it, print and save the summary and plots
           callbacks=(),              # extra trainer callbacks (e.g. the attention notebook's visualizer)
           overwrite: bool = False,   # delete an earlier run of the same name first
           smoke_data: str | Path | None = None, # write a miniature dataset of the config's format here first (`--smoke`)
+          smoke: bool = False,       # a `--smoke` run (a phase 1 it trains first is shrunk too)
          ) -> dict:
     "Check the run, build data and model from `cfg`, train, and summarise the run from its saved files."
     resuming = check_run(cfg, overwrite) if smoke_data is None else False
@@ -293,10 +362,12 @@ def train(cfg: TrainConfig,          # a resolved config (see `load_config`)
     if smoke_data is not None:
         if _is_main() and not Path(smoke_data).exists(): make_smoke_data(cfg.data.dataset, smoke_data, n=160, seed=cfg.seed)
         resuming = check_run(cfg, overwrite)
+    train_vision(cfg, smoke=smoke or smoke_data is not None)
     set_seed(cfg.seed)
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     data = build_data(cfg, resuming=resuming)
     model = build_model(cfg, data['tokenizer'])
+    data = model_collate(data, model)
     if cfg.data.feature_cache: data = use_feature_cache(cfg, data, model)
     callbacks = list(callbacks) + ([AttentionCallback(cfg.attention_analysis)] if cfg.attention_analysis is not None else [])
     callbacks.append(FigureCallback())  # similarity, embedding space, MRL curve: files in the run folder, WandB images
@@ -337,7 +408,7 @@ def _train_parser() -> argparse.ArgumentParser:
     return p
 
 def parse_train_args(argv=None) -> tuple:
-    "(config, options) that `bitmar-train` would run for these arguments; options: overwrite, smoke_data, summary, debug."
+    "(config, options) that `bitmar-train` would run for these arguments; options: overwrite, smoke_data, smoke, summary, debug."
     a = _train_parser().parse_intermixed_args(argv)
     cfg_path = a.config_opt or a.config
     if cfg_path and '=' in cfg_path and not Path(cfg_path).exists(): a.overrides.insert(0, cfg_path); cfg_path = None
@@ -351,7 +422,7 @@ def parse_train_args(argv=None) -> tuple:
     src = a.preset or cfg_path
     cfg, smoke_data = _smoke_config(src, ov) if a.smoke else (load_config(src, ov), None)
     if not a.smoke: check_run(cfg, a.overwrite)
-    return cfg, {'overwrite': a.overwrite, 'smoke_data': smoke_data, 'summary': not a.no_summary, 'debug': a.debug}
+    return cfg, {'overwrite': a.overwrite, 'smoke_data': smoke_data, 'smoke': a.smoke, 'summary': not a.no_summary, 'debug': a.debug}
 
 def _fail(prog: str, e: Exception, debug: bool):
     if debug: raise e
@@ -364,7 +435,7 @@ def train_cli(argv=None):
     debug = '--debug' in argv
     try: cfg, opt = parse_train_args(argv)
     except (ConfigError, FileNotFoundError) as e: _fail('bitmar-train', e, debug)
-    try: train(cfg, summary=opt['summary'], overwrite=opt['overwrite'], smoke_data=opt['smoke_data'])
+    try: train(cfg, summary=opt['summary'], overwrite=opt['overwrite'], smoke_data=opt['smoke_data'], smoke=opt['smoke'])
     except ConfigError as e: _fail('bitmar-train', e, debug)
     except (NonFiniteLossError, DataError, CheckpointError) as e:            # a run that stopped itself: its message says what to do
         if debug: raise
@@ -390,7 +461,7 @@ def eval_cli(argv=None):
         cfg = load_config(cfg_src, a.overrides)
         model = load_model(path, device=a.device)
     except (ConfigError, FileNotFoundError) as e: _fail('bitmar-eval', e, a.debug)
-    data = build_data(cfg, tokenizer=model.tokenizer)
+    data = model_collate(build_data(cfg, tokenizer=model.tokenizer), model)
     if data['val'] is None: raise SystemExit('bitmar-eval: the config names no validation data')
     out = Path(a.out) if a.out else path / 'eval_report'
     m = evaluate(model, {'val': data['val']}, out, data['collate'], data['tokenizer'], batch_size=cfg.train.batch_size,

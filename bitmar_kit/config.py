@@ -11,10 +11,10 @@ from typing import Any, Iterable, Literal
 import yaml
 
 # %% auto #0
-__all__ = ['MODEL_TYPES', 'Dataset', 'ENV_KEYS', 'ConfigError', 'coerce', 'Config', 'config_from_dict', 'register_model',
-           'model_class', 'model_config', 'DataConfig', 'OptimConfig', 'LoopConfig', 'CheckpointConfig', 'EvalConfig',
-           'LogConfig', 'TrainConfig', 'preset_dirs', 'list_presets', 'preset_path', 'parse_override', 'load_config',
-           'save_config']
+__all__ = ['MODEL_TYPES', 'Dataset', 'QA_DATASETS', 'ENV_KEYS', 'ConfigError', 'coerce', 'Config', 'config_from_dict',
+           'register_model', 'model_class', 'model_config', 'DataConfig', 'OptimConfig', 'LoopConfig',
+           'CheckpointConfig', 'EvalConfig', 'LogConfig', 'TrainConfig', 'preset_dirs', 'list_presets', 'preset_path',
+           'parse_override', 'load_config', 'save_config']
 
 # %% ../nbs/00a_config.ipynb #175d5012
 class ConfigError(ValueError, TypeError):
@@ -157,7 +157,7 @@ def model_class(name: str) -> type:
     if name in MODEL_TYPES: return MODEL_TYPES[name]
     found = [c for c in MODEL_TYPES.values() if c.__name__ == name]
     if found: return found[0]
-    raise ConfigError('model.type', f"{name!r} is not one of {', '.join(MODEL_TYPES) or 'none'} (model types register when bitmar_kit.model is imported)")
+    raise ConfigError('model.type', f"{name!r} is not one of {', '.join(MODEL_TYPES) or 'none'} (model types register when bitmar_kit.model and bitmar_kit.vlm are imported)")
 
 def model_config(section: dict,              # a run's `model:` section: type, preset and field overrides
                  defaults: dict | None = None, # values for fields the section leaves unset (image_size from data, ...)
@@ -173,14 +173,15 @@ def model_config(section: dict,              # a run's `model:` section: type, p
     return config_from_dict(cls, {**(presets[preset] if preset else {}), **fill, **s}, 'model.')
 
 # %% ../nbs/00a_config.ipynb #f444d744
-Dataset = Literal['shapes', 'coco', 'parquet', 'folder', 'text']
+Dataset = Literal['shapes', 'shapes_qa', 'coco', 'parquet', 'qa_parquet', 'folder', 'text']
+QA_DATASETS = ('shapes_qa', 'qa_parquet')   # question-answer samples: trained by models that answer (`answers_questions`)
 
 @dataclass
 class DataConfig(Config):
     "What to train on and how to batch it."
-    dataset: Dataset = 'shapes'      # shapes | coco | parquet | folder | text
-    path: str | None = None          # data root or file (not used by `shapes`)
-    n_train: int = 2000              # ShapesCaptions training pairs
+    dataset: Dataset = 'shapes'      # shapes | shapes_qa | coco | parquet | qa_parquet | folder | text
+    path: str | None = None          # data root or file (not used by `shapes`, `shapes_qa`)
+    n_train: int = 2000              # ShapesCaptions / ShapesQA training samples
     n_val: int = 200                 # validation pairs (a disjoint seed)
     val_fraction: float = 0.05       # held-out share for datasets without a split (by hashed id)
     image_size: int = 56             # image side fed to the vision encoder (multiple of the patch size)
@@ -200,13 +201,14 @@ class DataConfig(Config):
                'max_skipped_fraction': '[0,1]', 'max_pixels': '>=1'}
 
     def validate(self):
-        if self.dataset != 'shapes' and not self.path:
+        if self.dataset not in ('shapes', 'shapes_qa') and not self.path:
             hint = {'coco': 'download it with: bitmar-data coco --dest data/coco', 'parquet': 'pack one with: bitmar-data pack SRC OUT.parquet',
+                    'qa_parquet': 'parquet files with question, answer and image_bytes columns; --smoke writes a miniature one',
                     'folder': 'a folder with captions.csv or captions.jsonl', 'text': 'a folder of *.train and *.dev text files'}[self.dataset]
             raise ConfigError('path', f'data.dataset={self.dataset} needs data.path ({hint})')
         if self.text_dropout and self.dataset != 'parquet': raise ConfigError('text_dropout', 'is applied by the parquet reader: use it with data.dataset=parquet')
-        if self.feature_cache and self.dataset in ('parquet', 'text'):
-            raise ConfigError('feature_cache', f'needs an indexable dataset (shapes, coco, folder), not {self.dataset}')
+        if self.feature_cache and self.dataset in ('parquet', 'qa_parquet', 'text'):
+            raise ConfigError('feature_cache', f'needs an indexable dataset (shapes, shapes_qa, coco, folder), not {self.dataset}')
 
 # %% ../nbs/00a_config.ipynb #ee47821e
 @dataclass
@@ -322,6 +324,9 @@ class TrainConfig(Config):
             raise ConfigError('data.feature_cache', "holds the frozen encoder's tokens of unaugmented images: set model.vision_freeze=all and data.augment=false")
         if self.data.dataset == 'text' and not getattr(cls, 'text_only', False):
             raise ConfigError('data.dataset', f'text trains a language model; model.type={self.model["type"]} needs images')
+        if self.data.dataset in QA_DATASETS and not getattr(cls, 'answers_questions', False):
+            raise ConfigError('data.dataset', f'{self.data.dataset} holds questions and answers: train a vision-language model '
+                                              f'(model.type=vlm), not model.type={self.model["type"]}')
 
     def model_config(self, vocab_size: int | None = None): # the tokenizer's length (default: the preset's or the section's)
         "The model section as its typed config, with image_size, max_length and vocab_size filled from the data."

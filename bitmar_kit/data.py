@@ -16,10 +16,11 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MAX_ASPECT', 'SHAPE_COLORS', 'SHAPE_BACKGROUNDS', 'SHAPES', 'SHAPE_SIZES', 'RELATIONS',
-           'SPECIAL_TOKENS', 'IMAGE_TOKEN', 'IMAGENET_MEAN', 'IMAGENET_STD', 'to_rgb', 'BadSample', 'decode_image',
-           'skipped', 'shapes_caption', 'ShapesCaptions', 'load_tokenizer', 'train_tokenizer', 'image_transforms',
-           'Collator', 'ImageTextParquet', 'QAParquet', 'CocoCaptions', 'download_coco', 'ImageFolderCaptions',
-           'images_to_parquet', 'TextCorpus', 'make_smoke_data', 'cache_features', 'CachedFeatures', 'CachedDataset']
+           'QUESTION_TYPES', 'CAPTION_PROMPT', 'SPECIAL_TOKENS', 'IMAGE_TOKEN', 'IMAGENET_MEAN', 'IMAGENET_STD',
+           'to_rgb', 'BadSample', 'decode_image', 'skipped', 'shapes_caption', 'ShapesCaptions', 'shapes_question',
+           'ShapesQA', 'load_tokenizer', 'train_tokenizer', 'image_transforms', 'Collator', 'ImageTextParquet',
+           'QAParquet', 'CocoCaptions', 'download_coco', 'ImageFolderCaptions', 'images_to_parquet', 'TextCorpus',
+           'make_smoke_data', 'cache_features', 'CachedFeatures', 'CachedDataset']
 
 # %% ../nbs/00_data.ipynb #d9a2b5f0
 def _stable_seed(*parts) -> int:
@@ -181,6 +182,80 @@ class ShapesCaptions(Dataset):
         if rel is not None:
             out['relation'] = shapes_caption(groups, _OPPOSITE[rel], bg)
         out['background'] = shapes_caption(groups, rel, next(b for b in SHAPE_BACKGROUNDS if b != bg))
+        return out
+
+# %% ../nbs/00_data.ipynb #ed9af180
+QUESTION_TYPES = ('color', 'shape', 'count', 'position', 'caption')
+CAPTION_PROMPT = 'Describe the image.'
+_SIDES = {'above': ('top', 'bottom'), 'below': ('bottom', 'top'), 'left of': ('left', 'right'), 'right of': ('right', 'left')}
+_NUMBERS = {1: 'one', 2: 'two', 3: 'three'}
+
+def shapes_question(scene: dict,   # a `ShapesCaptions.scene`
+                    qtype: str,    # one of QUESTION_TYPES
+                    rng: random.Random, # picks the group asked about
+                   ) -> tuple[str, str]: # (question, answer)
+    "A question about a scene and its one-word answer (the caption for 'caption'); every question has one right answer."
+    groups, rel = scene['groups'], scene['relation']
+    if qtype == 'caption': return CAPTION_PROMPT, shapes_caption(groups, rel, scene['background'])
+    if qtype not in QUESTION_TYPES: raise ValueError(f'qtype={qtype!r}: choose one of {QUESTION_TYPES}')
+    if qtype == 'position' and rel is None: raise ValueError('position questions need a two-group scene')
+    k = rng.randrange(len(groups)); g = groups[k]
+    side = _SIDES[rel][k] if rel else None
+    be, s = ('are', 's') if g['count'] > 1 else ('is', '')
+    def ref(attr):   # the group named by one attribute, and by its side when the other group shares that attribute
+        shared = any(o[attr] == g[attr] for o in groups if o is not g)
+        noun = f"{g['shape']}{s}" if attr == 'shape' else f"{g['color']} object{s}"
+        return f'the {noun}' + (f' at the {side}' if shared else '')
+    if qtype == 'color': return f'What colour {be} {ref("shape")}?', g['color']
+    if qtype == 'shape': return f'What shape {be} {ref("color")}?', g['shape']
+    if qtype == 'count': return f"How many {g['color']} {g['shape']}s are there?", _NUMBERS[g['count']]
+    return f"Where {be} the {g['color']} {g['shape']}{s}?", side
+
+# %% ../nbs/00_data.ipynb #da4a3b1c
+class ShapesQA(Dataset):
+    "Visual questions about `ShapesCaptions` scenes (colour, shape, count, position, and captioning as QA), drawn on the fly."
+    def __init__(self,
+                 n: int = 1000,               # number of question-answer pairs
+                 size: int = 112,             # image side in pixels
+                 seed: int = 0,               # the same seed gives the same pairs
+                 transform: Callable | None = None,  # applied to the PIL image (e.g. `image_transforms`)
+                 types: Sequence[str] = QUESTION_TYPES, # question types, asked in turn
+                 per_image: int = 1,          # questions asked about each image (consecutive samples share it)
+                 two_group_prob: float = 0.7, # as in ShapesCaptions
+                 load_images: bool = True):   # False: questions and answers only
+        bad = [t for t in types if t not in QUESTION_TYPES]
+        if bad or not types: raise ValueError(f'types={list(types)}: choose from {QUESTION_TYPES}')
+        if per_image < 1: raise ValueError(f'per_image must be >= 1, got {per_image}')
+        if set(types) == {'position'} and two_group_prob < 1:
+            raise ValueError("types=['position'] alone cannot ask about one-group scenes: add another type or set two_group_prob=1")
+        self.types, self.per_image, self.n = tuple(types), per_image, n
+        self.scenes = ShapesCaptions(-(-n // per_image), size=size, seed=seed, transform=transform,
+                                     two_group_prob=two_group_prob, load_images=load_images)
+
+    def __len__(self): return self.n
+
+    @property
+    def load_images(self) -> bool: return self.scenes.load_images     # False: questions and answers only (fast)
+    @load_images.setter
+    def load_images(self, v: bool): self.scenes.load_images = v
+
+    def qa(self, i: int) -> dict:
+        "Sample `i`'s question, answer, question type and image index, without drawing the image."
+        if not 0 <= i < self.n: raise IndexError(f'index {i} out of range for {self.n} samples')
+        j = i // self.per_image
+        sc = self.scenes.scene(j)
+        qtype = self.types[i % len(self.types)]
+        if qtype == 'position' and sc['relation'] is None:   # one group: nothing to place; ask a count (or the next type)
+            qtype = 'count' if 'count' in self.types else next(t for t in self.types if t != 'position')
+        q, a = shapes_question(sc, qtype, random.Random(_stable_seed('shapes-qa', self.scenes.seed, i)))
+        return {'question': q, 'answer': a, 'qtype': qtype, 'image_index': j}
+
+    def __getitem__(self, i: int) -> dict:
+        out = self.qa(i)
+        j = out.pop('image_index')
+        s = self.scenes[j] if self.load_images else {}
+        out.update(sample_id=f'shapes-qa-{self.scenes.seed}-{i}', image_id=f'shapes-{self.scenes.seed}-{j}')
+        if 'image' in s: out['image'] = s['image']
         return out
 
 # %% ../nbs/00_data.ipynb #ffe95f77
@@ -541,18 +616,20 @@ class QAParquet(_ParquetRows):
     "Visual QA parquet files (question, answer, image bytes), streamed; question and answer tokenized apart."
     def __init__(self,
                  paths: str | Path | Sequence,
-                 tokenizer,                          # a Hugging Face tokenizer (see `load_tokenizer`)
+                 tokenizer=None,                     # a Hugging Face tokenizer; None: raw text only (a VLM collator prompts)
                  transform: Callable | None = None,
                  image_col: str = 'image_bytes', question_col: str = 'question', answer_col: str = 'answer',
                  id_col: str | None = 'sample_id',
+                 type_col: str | None = 'question_type',  # read as `qtype` when the files have it (per-type scores)
                  prompt: str = 'Question: {question} Answer:',  # template around the question
                  max_question_tokens: int = 128, max_answer_tokens: int = 64,
                  shuffle: bool = False, seed: int = 0, load_images: bool = True,
                  split: str | None = None, val_fraction: float = 0.05,  # as in ImageTextParquet
                  max_pixels: int | None = MAX_PIXELS, max_aspect: float | None = MAX_ASPECT):  # see decode_image
         if '{question}' not in prompt: raise ValueError(f"prompt must contain '{{question}}', got {prompt!r}")
-        super().__init__(paths, {'image': image_col, 'question': question_col, 'answer': answer_col}, id_col,
-                         shuffle, seed, split, val_fraction, max_pixels, max_aspect)
+        cols = {'image': image_col, 'question': question_col, 'answer': answer_col}
+        super().__init__(paths, cols, id_col, shuffle, seed, split, val_fraction, max_pixels, max_aspect)
+        if type_col and self.paths and type_col in _open_parquet(self.paths[0]).schema_arrow.names: self.columns['qtype'] = type_col
         self.tokenizer, self.transform, self.prompt, self.load_images = tokenizer, transform, prompt, load_images
         self.max_q, self.max_a = max_question_tokens, max_answer_tokens
         if load_images:
@@ -571,7 +648,8 @@ class QAParquet(_ParquetRows):
             try:
                 q, a = _text(row['question'], 'question'), _text(row['answer'], 'answer')
                 out = {'question': q, 'answer': a, 'sample_id': sid}
-                out['question_ids'], out['answer_ids'] = self.tokenize(q, a)
+                if 'qtype' in row: out['qtype'] = row['qtype']
+                if self.tokenizer is not None: out['question_ids'], out['answer_ids'] = self.tokenize(q, a)
                 if self.load_images: out['image'] = self._image(row['image'])
             except BadSample as e: yield self._skip(sid, e); continue
             yield out
@@ -885,6 +963,19 @@ def _smoke_coco(dest: Path, n: int, seed: int, size: int, captions_per_image: in
     path = dest / 'annotations' / 'captions_train2017.json'
     path.with_suffix('.tmp').write_text(json.dumps(ann)); os.replace(path.with_suffix('.tmp'), path)
 
+def _smoke_qa(dest: Path, n: int, seed: int, size: int, row_group_size: int, per_image: int = 3):
+    "One QA parquet file in the Pixmo QA layout (image bytes, question, answer, question_type): `per_image` questions per image."
+    import pyarrow as pa, pyarrow.parquet as pq
+    qa, cache = ShapesQA(n, size=size, seed=seed, per_image=per_image), {}
+    rows = {'image_bytes': [], 'question': [], 'answer': [], 'question_type': [], 'sample_id': []}
+    for i in range(n):
+        s = qa[i]
+        if s['image_id'] not in cache:
+            buf = io.BytesIO(); s['image'].save(buf, ('JPEG', 'PNG')[len(cache) % 2]); cache[s['image_id']] = buf.getvalue()
+        for k, v in zip(rows, (cache[s['image_id']], s['question'], s['answer'], s['qtype'], f'smoke-qa-{i:06d}')): rows[k].append(v)
+    tmp, out = dest / 'train-00000-of-00001.parquet.tmp', dest / 'train-00000-of-00001.parquet'
+    pq.write_table(pa.table(rows), tmp, row_group_size=row_group_size); os.replace(tmp, out)
+
 # %% ../nbs/00_data.ipynb #7e75991f
 _BABYLM_SOURCES = ('bnc_spoken', 'childes', 'gutenberg', 'open_subtitles', 'simple_wiki', 'switchboard')
 
@@ -908,9 +999,9 @@ def _smoke_text(dest: Path, n: int, seed: int):
             (dest / f'{source}.{part}').write_text('\n'.join(lines) + '\n', encoding='utf-8')
 
 # %% ../nbs/00_data.ipynb #ea021937
-def make_smoke_data(kind: str,                      # 'parquet', 'coco' or 'text'
+def make_smoke_data(kind: str,                      # 'parquet', 'qa_parquet', 'coco' or 'text'
                     dest: str | Path,               # folder to write (created; the files written here are replaced)
-                    n: int = 64,                    # image rows (parquet), images (coco) or lines per source (text)
+                    n: int = 64,                    # rows (parquet: image-caption, qa_parquet: QA), images (coco) or lines per source (text)
                     seed: int = 0,                  # the same arguments write the same data
                     size: int = 64,                 # image side in pixels
                     corrupt_fraction: float = 0.0,  # parquet: share of rows with bad image bytes (see corrupt_rows.json)
@@ -918,7 +1009,7 @@ def make_smoke_data(kind: str,                      # 'parquet', 'coco' or 'text
                     captions_per_image: int = 5     # coco: captions per image, each in different words (1 to 5)
                    ) -> Path:
     "Write a miniature dataset drawn from `ShapesCaptions` in a pipeline's real on-disk format; returns `dest`."
-    kinds = ('parquet', 'coco', 'text')
+    kinds = ('parquet', 'qa_parquet', 'coco', 'text')
     if kind not in kinds: raise ValueError(f'kind must be one of {kinds}, got {kind!r}')
     if n < 1 or size < 32: raise ValueError(f'make_smoke_data needs n >= 1 and size >= 32, got n={n}, size={size}')
     if not 0 <= corrupt_fraction < 1:
@@ -927,6 +1018,7 @@ def make_smoke_data(kind: str,                      # 'parquet', 'coco' or 'text
         raise ValueError(f'captions_per_image must be 1 to 5, got {captions_per_image}')
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     if kind == 'parquet': _smoke_parquet(dest, n, seed, size, corrupt_fraction, row_group_size)
+    elif kind == 'qa_parquet': _smoke_qa(dest, n, seed, size, row_group_size)
     elif kind == 'coco': _smoke_coco(dest, n, seed, size, captions_per_image)
     else: _smoke_text(dest, n, seed)
     return dest

@@ -15,8 +15,9 @@ __all__ = ['NOT_LOSSES', 'NOT_AVERAGED', 'retrieval_metrics', 'caption_tokens', 
            'captioning_metrics', 'normalize_answer', 'exact_match', 'token_f1', 'qa_metrics', 'load_minimal_pairs',
            'sentence_scorer', 'minimal_pair_accuracy', 'plot_similarity_matrix', 'plot_embedding_space',
            'plot_mrl_curve', 'read_metrics', 'plot_training_curves', 'plot_lr_schedule', 'loss_components',
-           'plot_loss_components', 'collect', 'evaluate', 'make_eval_fn', 'unigram_token_accuracy', 'metric_names',
-           'embedding_explorer', 'similarity_explorer', 'FigureCallback']
+           'plot_loss_components', 'collect', 'evaluate', 'make_eval_fn', 'majority_baseline', 'qa_evaluate',
+           'plot_qa_by_type', 'unigram_token_accuracy', 'metric_names', 'embedding_explorer', 'similarity_explorer',
+           'FigureCallback']
 
 # %% ../nbs/08_evaluation.ipynb #6c8203f5
 def _as_tensor(x, name):
@@ -628,7 +629,7 @@ def evaluate(model, # honours contract 2 (encode_image, encode_text; optionally 
              n_examples:int=8, # generated captions shown in the report
              step:int|None=None, progress:bool=False,
             ) -> dict:
-    "Retrieval, captioning, loss/perplexity, model and minimal-pair metrics of a model; writes a report directory"
+    "Retrieval, captioning, loss/perplexity, model and minimal-pair metrics of a model (QA metrics of one that answers); writes a report directory"
     tok = tokenizer if tokenizer is not None else getattr(model, 'tokenizer', None)
     if collate_fn is None:
         if tok is None: raise ValueError("evaluate needs collate_fn=Collator(tokenizer) or a tokenizer")
@@ -644,6 +645,12 @@ def evaluate(model, # honours contract 2 (encode_image, encode_text; optionally 
     try:
         for name, ds in datasets.items():
             pre = f'{name}/' if len(datasets) > 1 else ''
+            if getattr(model, 'answers_questions', False):                      # a vision-language model: scored on its answers
+                m, rows = qa_evaluate(model, ds, collate_fn, batch_size, max_samples, max_new_tokens, progress=progress)
+                metrics.update({pre + k: v for k, v in m.items()})
+                if out_dir is not None and plots and main: figs += _qa_plots(out_dir / 'plots', name, m, rows, n_examples)
+                sections.append((name, m, [(r['qtype'], r['question'], r['prediction'], r['answer']) for r in rows[:max(n_examples, 16)]]))
+                continue
             c = collect(model, ds, collate_fn, batch_size, max_samples, progress=progress)
             text_only = c['image_emb'] is None
             m = {} if text_only else retrieval_metrics(c['image_emb'], c['text_emb'], c['text_to_image'], ks=ks, dims=dims, gather=False)
@@ -697,12 +704,31 @@ def _report_plots(pdir, name, c, m, dims, tsne, examples, n_examples):
         save(fig, 'captions')
     return paths
 
+def _qa_plots(pdir, name, m, rows, n_examples):
+    "Exact match by question type and a grid of answered examples for one dataset; returns paths"
+    import textwrap
+    plt, paths = _plt(), []
+    def save(fig, stem):
+        p = pdir / f'{name}_{stem}.png'; fig.tight_layout(); fig.savefig(p, dpi=100); plt.close(fig); paths.append(p)
+    if any(k.startswith('exact_match_') for k in m): save(plot_qa_by_type(m, title=f'{name}: exact match by question type'), 'qa_by_type')
+    shown = [r for r in rows if 'image' in r][:n_examples]
+    if shown:
+        fig, axs = plt.subplots(1, len(shown), figsize=(2.3 * len(shown), 3.9), squeeze=False)
+        for ax, r in zip(axs[0], shown):
+            _show_image(ax, r['image'])
+            ax.set_title(f"Q: {textwrap.fill(r['question'], 30)}\nA: {textwrap.fill(r['prediction'], 30)}\n"
+                         f"truth: {textwrap.fill(r['answer'], 30)}", fontsize=6.5, loc='left')
+        save(fig, 'answers')
+    return paths
+
 def _report_md(sections, figs, out_dir, step):
     "A markdown report: one metrics table per dataset, caption examples, and the figures"
     lines = [f'# Evaluation report' + (f' (step {step})' if step is not None else ''), '']
     for name, m, examples in sections:
         lines += [f'## {name}', '', '| metric | value |', '|---|---|'] + [f'| {k} | {_fmt(v)} |' for k, v in m.items()] + ['']
-        if examples:
+        if examples and len(examples[0]) == 4:
+            lines += ['| type | question | answer | truth |', '|---|---|---|---|'] + [f'| {t} | {q} | {p} | {a} |' for t, q, p, a in examples] + ['']
+        elif examples:
             lines += ['| image | generated | reference |', '|---|---|---|'] + [f'| {k} | {p} | {r} |' for k, p, r in examples] + ['']
     if figs: lines += ['## Figures', ''] + [f'![{p.stem}]({p.relative_to(out_dir)})' for p in figs]
     return '\n'.join(lines) + '\n'
@@ -725,6 +751,103 @@ def make_eval_fn(datasets:dict, # name -> dataset (the first is the validation s
         loss_key = lambda k: k.split('/')[-1] == 'loss' or k.split('/')[-1].startswith('loss_')   # the trainer logs its own
         return {k: float(v) for k, v in m.items() if isinstance(v, (int, float)) and not loss_key(k)}
     return eval_fn
+
+# %% ../nbs/08_evaluation.ipynb #4fe8140f
+def _qa_keys(types=()): # question types ('color', ...), as in the samples' `qtype`
+    "The metric names of a QA evaluation: overall and per question type (captioning questions add the caption metrics)"
+    names = ['exact_match', 'f1']
+    for t in types: names += [f'exact_match_{t}', f'f1_{t}']
+    if 'caption' in types: names += [f'caption_{k}' for k in captioning_metrics(['a'], [['a']])]
+    return names
+
+def _answers(dataset, n):
+    "(question type, answer) of the first `n` rows, read without decoding images where the dataset allows it"
+    was = getattr(dataset, 'load_images', None)
+    if was is not None: dataset.load_images = False
+    try:
+        out = []
+        for s in dataset:
+            if not s.get('skipped'): out.append((s.get('qtype') or 'all', s['answer']))
+            if len(out) >= n: break
+        return out
+    finally:
+        if was is not None: dataset.load_images = was
+
+def majority_baseline(train_data, # QA samples (`answer`, optional `qtype`) to count
+                      val_data, # QA samples to score on
+                      n:int=5000, # rows read from each
+                     ) -> dict:
+    "Exact match of always giving the most common training answer of each question type: overall and per type"
+    train, val = _answers(train_data, n), _answers(val_data, n)
+    if not train or not val: raise ValueError('majority_baseline needs QA samples with an `answer` in both datasets')
+    common = {t: collections.Counter(a for tt, a in train if tt == t).most_common(1)[0][0] for t in {t for t, _ in train}}
+    hits = [(t, exact_match(common.get(t, ''), a)) for t, a in val]
+    out = {'exact_match': float(np.mean([h for _, h in hits]))}
+    for t in sorted({t for t, _ in hits}): out[f'exact_match_{t}'] = float(np.mean([h for tt, h in hits if tt == t]))
+    return out
+
+# %% ../nbs/08_evaluation.ipynb #6ad07e31
+@torch.no_grad()
+def qa_evaluate(model, # a vision-language model: `generate(images, prompts, max_new_tokens=...)` -> answers, and forward
+                dataset, # QA samples (`image`, `question`, `answer`, optional `qtype`), map-style or iterable
+                collate_fn, # the model's collator (`model.collator`)
+                batch_size:int=32, max_samples:int|None=None, max_new_tokens:int=32,
+                compute_loss:bool=True, progress:bool=False,
+               ) -> tuple: # (metrics, rows: sample_id, image_id, qtype, question, answer, prediction)
+    "Exact match and token F1 of generated answers, overall and per question type (caption metrics for captioning questions), with the mean loss"
+    dev, rows, imgs = _model_device(model), [], []
+    sums, msums, count, skipped = collections.defaultdict(float), collections.defaultdict(float), 0, 0
+    dl = _batches(dataset, collate_fn, batch_size, max_samples)
+    if progress:
+        from tqdm.auto import tqdm
+        dl = tqdm(dl, desc='answer', leave=False)
+    for batch in dl:
+        skipped += len(batch.get('skipped_ids') or [])
+        if not batch.get('sample_id'): continue
+        b, B = _to(batch, dev), len(batch['sample_id'])
+        if compute_loss:
+            out = model(b)
+            sums['loss'] += float(out.loss) * B
+            for k, v in (out.losses or {}).items(): sums[k] += float(v) * B
+            for k, v in (getattr(out, 'metrics', None) or {}).items():
+                if k not in NOT_AVERAGED: msums[k] += float(v) * B
+        preds = model.generate(b['image'], batch['question'], max_new_tokens=max_new_tokens)
+        for i in range(B):
+            rows.append({'sample_id': batch['sample_id'][i], 'image_id': (batch.get('image_id') or batch['sample_id'])[i],
+                         'qtype': (batch.get('qtype') or ['all'] * B)[i] or 'all', 'question': batch['question'][i],
+                         'answer': batch['answer'][i], 'prediction': preds[i]})
+        if len(imgs) < 16: imgs += list(batch['image'][:16 - len(imgs)].cpu())
+        count += B
+    if not count: raise ValueError(f"the dataset gave no usable samples ({skipped} rows skipped): check its images, questions and answers")
+    m = qa_metrics([r['prediction'] for r in rows], [r['answer'] for r in rows])
+    types = sorted({r['qtype'] for r in rows} - {'all'})
+    for t in types:
+        sub = [r for r in rows if r['qtype'] == t]
+        mt = qa_metrics([r['prediction'] for r in sub], [r['answer'] for r in sub])
+        m[f'exact_match_{t}'], m[f'f1_{t}'] = mt['exact_match'], mt['f1']
+    cap = [r for r in rows if r['qtype'] == 'caption']
+    if cap: m.update({f'caption_{k}': v for k, v in captioning_metrics([r['prediction'] for r in cap], [[r['answer']] for r in cap]).items()})
+    m.update({k if k == 'loss' else f'loss_{k}': v / count for k, v in sums.items()})
+    if 'lm' in sums: m['perplexity'] = math.exp(min(sums['lm'] / count, 50.0))
+    m.update({k: v / count for k, v in msums.items()})
+    m.update(n_samples=count, n_images=len({r['image_id'] for r in rows}), n_skipped=skipped)
+    for r, img in zip(rows, imgs): r['image'] = img
+    return m, rows
+
+# %% ../nbs/08_evaluation.ipynb #ce0ba53c
+def plot_qa_by_type(metrics:dict, # `qa_evaluate` metrics (keys exact_match_<type>)
+                    baseline:dict|None=None, # `majority_baseline` output, drawn beside the model's bars
+                    ax=None, title:str='Exact match by question type'):
+    "Bar chart of exact match per question type, with the majority-answer baseline beside it when given"
+    types = [k[len('exact_match_'):] for k in metrics if k.startswith('exact_match_')]
+    if not types: raise ValueError('no per-type exact match in metrics: evaluate a dataset whose samples carry `qtype`')
+    fig, ax = _fig_ax(ax, (1.2 + 1.1 * len(types), 3.4))
+    x, w = np.arange(len(types)), 0.38 if baseline else 0.6
+    ax.bar(x - (w / 2 if baseline else 0), [metrics[f'exact_match_{t}'] for t in types], w, label='model')
+    if baseline: ax.bar(x + w / 2, [baseline.get(f'exact_match_{t}', 0.0) for t in types], w, color='0.7', label='majority answer')
+    ax.set_xticks(x, types); ax.set_ylim(0, 1); ax.set_xlabel('question type'); ax.set_ylabel('exact match'); ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
 
 # %% ../nbs/08_evaluation.ipynb #36742135
 def _next_tokens(data, collate_fn, n, batch_size=256):
@@ -751,9 +874,12 @@ def metric_names(ks=(1, 5, 10), # the k of Recall@k, as given to `evaluate`
                  generate:bool=True, # captions are generated (the model has `generate`)
                  minimal_pairs:bool=False, # minimal pairs are scored (given, and the model has `sequence_logprob`)
                  model_metrics=(), # names in the model's `out.metrics` (e.g. 'token_accuracy')
+                 qa_types=None, # a model that answers questions: the question types of the data (() for none); None: not QA
                 ) -> list[str]:
     "Every key `evaluate` returns for one dataset, except the loss keys (`loss`, `loss_*`, `perplexity`)"
     if isinstance(model_metrics, str): model_metrics = (model_metrics,)
+    if qa_types is not None:
+        return _qa_keys(qa_types) + [k for k in model_metrics if k not in NOT_AVERAGED] + ['n_samples', 'n_images', 'n_skipped']
     names = []
     for suffix in ['', *(f'@{d}' for d in dims or ())]:
         for p in ('i2t', 't2i'):
