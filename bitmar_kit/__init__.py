@@ -64,7 +64,7 @@ if not _os.environ.get('BITMAR_SKIP_VERSION_CHECK'): check_requirements()
 
 # %% ../nbs/00_init.ipynb #cd009aa3
 _ENTRY_POINTS = {   # module -> the names `import bitmar_kit as bk` exposes from it
-    'data': ['ShapesCaptions', 'ImageTextParquet', 'CocoCaptions', 'ImageFolderCaptions', 'QAParquet', 'TextCorpus',
+    'data': ['ShapesCaptions', 'ShapesQA', 'ImageTextParquet', 'CocoCaptions', 'ImageFolderCaptions', 'QAParquet', 'TextCorpus',
              'Collator', 'load_tokenizer', 'train_tokenizer', 'image_transforms'],
     'config': ['TrainConfig', 'load_config'],
     'bitnet': ['BitLinear', 'BitTransformerConfig', 'BitTransformer', 'bitnetify'],
@@ -75,6 +75,7 @@ _ENTRY_POINTS = {   # module -> the names `import bitmar_kit as bk` exposes from
     'trainer': ['Trainer', 'CheckpointManager'],
     'attention': ['AttentionRecorder', 'attention_explorer'],
     'evaluation': ['evaluate', 'retrieval_metrics', 'embedding_explorer', 'similarity_explorer'],
+    'vlm': ['VLMConfig', 'VisionLanguageModel'],
 }
 _WHERE = {name: module for module, names in _ENTRY_POINTS.items() for name in names}
 
