@@ -370,7 +370,8 @@ def train(cfg: TrainConfig,          # a resolved config (see `load_config`)
     data = model_collate(data, model)
     if cfg.data.feature_cache: data = use_feature_cache(cfg, data, model)
     callbacks = list(callbacks) + ([AttentionCallback(cfg.attention_analysis)] if cfg.attention_analysis is not None else [])
-    callbacks.append(FigureCallback())  # similarity, embedding space, MRL curve: files in the run folder, WandB images
+    if hasattr(model, 'encode_image'):  # retrieval models: similarity, embedding space, MRL curve as files and WandB images
+        callbacks.append(FigureCallback())
     tr = Trainer(model, cfg, data['train'], data['val'], data['collate'], build_eval_fn(cfg, data), callbacks)
     if tr.main: print(f"{cfg.name}: {type(model).__name__}, {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
                       f"{len(data['train']) if hasattr(data['train'], '__len__') else 'streamed'} training samples, "
