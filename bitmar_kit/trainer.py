@@ -593,7 +593,7 @@ class Trainer:
         "DataLoader of this process's batches of `epoch`, from DataLoader batch number `start` on."
         c = self.config
         kw = dict(collate_fn=self.collate_fn, num_workers=c.data.num_workers,
-                  generator=torch.Generator().manual_seed(c.seed * 1_000_003 + epoch))   # worker seeds without touching the global RNG
+                  generator=torch.Generator().manual_seed(c.seed * 1_000_003 + epoch))   # workers' RNG, without touching the global one
         if self.iterable:
             ds = self.train_data
             if hasattr(ds, 'load_state_dict') and start == 0: ds.load_state_dict(None)
