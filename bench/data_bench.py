@@ -1,4 +1,4 @@
-"""ImageTextParquet against the seeds' approach (pandas.read_parquet of the whole file, then PIL per row).
+"""ImageTextParquet against the common pandas approach (pandas.read_parquet of the whole file, then PIL per row).
 
 Both decode and transform every image of the same parquet file (10 row groups), each in a fresh process, alternating,
 so both see the same machine state. Reports images/s and peak resident-memory growth, and their ratios.
@@ -37,7 +37,7 @@ PROBE = textwrap.dedent('''
     base = rss_peak_mb(); t0 = time.perf_counter(); n = 0
     if mode == 'kit':
         for s in ImageTextParquet(path, transform=tfm): n += 1
-    else:   # the seeds: the whole file into pandas, PIL per row
+    else:   # pandas: the whole file into pandas, PIL per row
         df = pd.read_parquet(path)
         for i in range(len(df)):
             row = df.iloc[i]
@@ -56,15 +56,15 @@ def main():
         import pyarrow.parquet as pq
         rg_mb = pq.ParquetFile(path).metadata.row_group(0).total_byte_size / 2**20
         print(f'file: {path.stat().st_size / 2**20:.1f} MB, {a.groups} row groups of {a.rows_per_group} images ({rg_mb:.1f} MB each)')
-        res = {'kit': [], 'seed': []}
+        res = {'kit': [], 'pandas': []}
         for _ in range(a.rounds):
-            for mode in ('seed', 'kit'):
+            for mode in ('pandas', 'kit'):
                 out = subprocess.run([sys.executable, '-c', PROBE, str(path), mode], capture_output=True, text=True, check=True)
                 res[mode].append(json.loads(out.stdout))
     best = {m: {'images_per_s': max(r['images_per_s'] for r in rs), 'peak_growth_mb': min(r['peak_growth_mb'] for r in rs)} for m, rs in res.items()}
-    for m, label in (('seed', 'pandas whole file + PIL (seeds)'), ('kit', 'ImageTextParquet')):
+    for m, label in (('pandas', 'pandas whole file + PIL'), ('kit', 'ImageTextParquet')):
         print(f"{label:34s} {best[m]['images_per_s']:8.1f} images/s   peak RSS growth {best[m]['peak_growth_mb']:7.1f} MB")
-    print(f"ratio kit/seed: speed {best['kit']['images_per_s'] / best['seed']['images_per_s']:.2f}x, "
-          f"peak memory {best['kit']['peak_growth_mb'] / best['seed']['peak_growth_mb']:.2f}x")
+    print(f"ratio kit/pandas: speed {best['kit']['images_per_s'] / best['pandas']['images_per_s']:.2f}x, "
+          f"peak memory {best['kit']['peak_growth_mb'] / best['pandas']['peak_growth_mb']:.2f}x")
 
 if __name__ == '__main__': main()

@@ -1,6 +1,6 @@
 """Retrieval metrics at scale: `retrieval_metrics` (blocked, one pass) against the naive full similarity matrix.
 
-The naive path is what CLIP_benchmark and the seeds do: build the whole (texts x images) score matrix, a positive
+The naive path is what CLIP_benchmark and the BitMar reference trainer do: build the whole (texts x images) score matrix, a positive
 mask and `topk` for each k; its ranks count, on the full matrix, the non-matches above the best match (a full
 argsort would be far slower and larger still). Each measurement runs in a fresh process so its peak memory is
 its own (CPU: peak RSS above the RSS before the call; CUDA: torch.cuda.max_memory_allocated). Where the naive path

@@ -18,7 +18,7 @@ from .vision import VisionEncoder, IMAGENET_MEAN, IMAGENET_STD
 from .memory import EpisodicMemory
 
 # %% auto #0
-__all__ = ['KINDS', 'SEED_NAMES', 'STATS', 'AttentionSite', 'attention_sites', 'HeadStats', 'MemoryAccess', 'AttentionRecorder',
+__all__ = ['KINDS', 'KIND_LABELS', 'STATS', 'AttentionSite', 'attention_sites', 'HeadStats', 'MemoryAccess', 'AttentionRecorder',
            'lofit_scores', 'head_importance', 'top_heads', 'save_top_heads', 'jaccard', 'load_top_heads',
            'head_consistency', 'plot_head_heatmap', 'plot_attention_timeline', 'plot_head_patterns', 'patch_grid',
            'plot_image_attention', 'plot_memory_heatmaps', 'plot_quantized_weights', 'attention_explorer', 'save_stats',
@@ -26,7 +26,8 @@ __all__ = ['KINDS', 'SEED_NAMES', 'STATS', 'AttentionSite', 'attention_sites', '
 
 # %% ../nbs/07_attention.ipynb #c6cc1d3e
 KINDS = ('encoder', 'decoder', 'cross', 'decoder_cross', 'vision', 'memory')
-SEED_NAMES = {'encoder': 'Encoder', 'decoder': 'Decoder', 'cross': 'CrossModal', 'decoder_cross': 'DecoderCross',
+KIND_LABELS = {   # each kind as spelled in metric names: Attention/CrossModal_layer_0_Entropy
+              'encoder': 'Encoder', 'decoder': 'Decoder', 'cross': 'CrossModal', 'decoder_cross': 'DecoderCross',
               'vision': 'Vision', 'memory': 'Memory'}
 
 @dataclass
@@ -259,7 +260,7 @@ class AttentionRecorder:
         return {k: v for k, v in out.items() if v}
 
     def metrics(self, prefix:str='Attention/')->dict:
-        "Flat float metrics with the seed's names: `Attention/CrossModal_layer_0_Entropy`, `Attention/Memory_Max`, ..."
+        "Flat float metrics, named as the BitMar reference trainer named them: `Attention/CrossModal_layer_0_Entropy`, `Attention/Memory_Max`, ..."
         out = {}
         for kind, s in self.summary().items():
             if kind == 'memory':
@@ -268,7 +269,7 @@ class AttentionRecorder:
                 continue
             for l in range(s['entropy'].shape[0]):
                 for stat, key in (('Entropy', 'entropy'), ('Max', 'max'), ('Focus', 'focus')):
-                    out[f'{prefix}{SEED_NAMES[kind]}_layer_{l}_{stat}'] = float(np.nanmean(s[key][l]))
+                    out[f'{prefix}{KIND_LABELS[kind]}_layer_{l}_{stat}'] = float(np.nanmean(s[key][l]))
         return out
 
 # %% ../nbs/07_attention.ipynb #01ebdc09
@@ -839,7 +840,7 @@ class AttentionCallback:
             save_top_heads(scores, d, kind, step, k=min(c.track_top_k, scores.size) if c.track_top_k else None)
             if prev:
                 last = prev[max(s for s in prev if s != step)] if any(s != step for s in prev) else None
-                if last is not None: m[f'Attention/{SEED_NAMES[kind]}_TopK_Jaccard'] = jaccard(last, top_heads(scores, min(c.track_top_k, scores.size) if c.track_top_k else None))
+                if last is not None: m[f'Attention/{KIND_LABELS[kind]}_TopK_Jaccard'] = jaccard(last, top_heads(scores, min(c.track_top_k, scores.size) if c.track_top_k else None))
             self.history.setdefault(kind, {})[step] = scores
         self.last_step, self.last_maps = step, rec.last
         return m

@@ -330,6 +330,9 @@ def _smoke_config(source, overrides, env=None) -> tuple:
         ov['data.path'] = str(write)
     return load_config(source, [f'{k}={json.dumps(v)}' for k, v in ov.items()] + list(overrides), env), write
 
+# %% ../nbs/09_cli.ipynb #f58b0d74
+from .evaluation import FigureCallback   # the figures a run writes at the visualization cadence (and sends to WandB)
+
 # %% ../nbs/09_cli.ipynb #2b009bfe
 def train_vision(cfg: TrainConfig, # a run whose model section may name `vision_train` (a phase-1 config or preset)
                  smoke: bool = False, # shrink phase 1 as `--smoke` does
@@ -367,6 +370,8 @@ def train(cfg: TrainConfig,          # a resolved config (see `load_config`)
     data = model_collate(data, model)
     if cfg.data.feature_cache: data = use_feature_cache(cfg, data, model)
     callbacks = list(callbacks) + ([AttentionCallback(cfg.attention_analysis)] if cfg.attention_analysis is not None else [])
+    if hasattr(model, 'encode_image'):  # retrieval models: similarity, embedding space, MRL curve as files and WandB images
+        callbacks.append(FigureCallback())
     tr = Trainer(model, cfg, data['train'], data['val'], data['collate'], build_eval_fn(cfg, data), callbacks)
     if tr.main: print(f"{cfg.name}: {type(model).__name__}, {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, "
                       f"{len(data['train']) if hasattr(data['train'], '__len__') else 'streamed'} training samples, "

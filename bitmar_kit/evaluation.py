@@ -16,7 +16,8 @@ __all__ = ['NOT_LOSSES', 'NOT_AVERAGED', 'retrieval_metrics', 'caption_tokens', 
            'sentence_scorer', 'minimal_pair_accuracy', 'plot_similarity_matrix', 'plot_embedding_space',
            'plot_mrl_curve', 'read_metrics', 'plot_training_curves', 'plot_lr_schedule', 'loss_components',
            'plot_loss_components', 'collect', 'evaluate', 'make_eval_fn', 'majority_baseline', 'qa_evaluate',
-           'plot_qa_by_type', 'unigram_token_accuracy', 'metric_names']
+           'plot_qa_by_type', 'unigram_token_accuracy', 'metric_names', 'embedding_explorer', 'similarity_explorer',
+           'FigureCallback']
 
 # %% ../nbs/08_evaluation.ipynb #6c8203f5
 def _as_tensor(x, name):
@@ -888,3 +889,252 @@ def metric_names(ks=(1, 5, 10), # the k of Recall@k, as given to `evaluate`
     names += ['n_samples', 'n_images', 'n_skipped']
     if minimal_pairs: names += ['blimp_accuracy', 'blimp_macro_accuracy']
     return names
+
+# %% ../nbs/08_evaluation.ipynb #bda122f2
+from .attention import _widgets_ok   # the same test for a widget-capable kernel as attention_explorer
+
+def _explorer_data(data, text_emb=None, text_to_image=None, images=None, captions=None):
+    "Embeddings (float, CPU), text -> image index, images and one caption per text, from arrays or `collect`'s dict"
+    if isinstance(data, dict):
+        c = data
+        data, text_emb, text_to_image = c['image_emb'], c['text_emb'], c['text_to_image']
+        images = c.get('images') if images is None else images
+        if captions is None and c.get('references') is not None:   # references: per image, its captions in text order
+            seen, captions = collections.Counter(), []
+            for i in torch.as_tensor(text_to_image).tolist():
+                captions.append(c['references'][i][seen[i]]); seen[i] += 1
+    if data is None or text_emb is None:
+        raise ValueError("the explorers need image and text embeddings (a text-only dataset has none)")
+    img, txt = _as_tensor(data, 'image_emb').cpu(), _as_tensor(text_emb, 'text_emb').cpu()
+    t2i = torch.arange(len(txt)) if text_to_image is None else torch.as_tensor(text_to_image).long().cpu()
+    if len(t2i) != len(txt): raise ValueError(f"text_to_image has {len(t2i)} entries for {len(txt)} texts")
+    if captions is not None and len(captions) != len(txt):
+        raise ValueError(f"{len(captions)} captions for {len(txt)} texts")
+    return img, txt, t2i, images, captions
+
+def _draw_item(ax, images, i, title='', colour='black', width=28):
+    "Image `i` (a normalised tensor or a PIL image) with a title, or the title alone when there are no images"
+    import textwrap
+    if images is not None and i < len(images):
+        x = images[i]
+        if isinstance(x, torch.Tensor): _show_image(ax, x)
+        else: ax.imshow(np.asarray(x))
+        ax.axis('on'); ax.set_xticks([]); ax.set_yticks([])                  # a frame, in the title's colour
+        for s in ax.spines.values(): s.set_color(colour); s.set_linewidth(2 if colour != 'black' else 0.8)
+    else: ax.axis('off')
+    ax.set_title('\n'.join(textwrap.fill(l, width) for l in title.split('\n')), fontsize=7.5, color=colour)
+
+def _widget_box(controls, draw):
+    "ipywidgets: controls above an Output that `draw(**values)` fills, redrawn on every change; displayed, returned"
+    import ipywidgets as W
+    from IPython.display import display
+    out = W.Output()
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            fig = draw(**{k: w.value for k, w in controls.items()})
+            display(fig); _plt().close(fig)
+    for w in controls.values(): w.observe(redraw, names='value')
+    box = W.VBox([W.HBox(list(controls.values())), out])
+    display(box); redraw()
+    return box
+
+# %% ../nbs/08_evaluation.ipynb #578b1f7e
+def _embedding_figure(img, txt, t2i, images, captions, dim, method, n, select, seed, cache):
+    "Images and the first `n` texts projected at prefix size `dim`, text `select` and its image marked, beside them"
+    t_sel = np.arange(min(n, len(txt))); i_sel = np.unique(t2i[t_sel].numpy())
+    key = (dim, method)
+    if key not in cache:
+        a, b = F.normalize(img[:, :dim], dim=-1).numpy(), F.normalize(txt[:, :dim], dim=-1).numpy()
+        cache[key] = _project(np.concatenate([a[i_sel], b[t_sel]]), method, seed)
+    xy = cache[key]; pi, pt = xy[:len(i_sel)], xy[len(i_sel):]
+    where = {int(i): k for k, i in enumerate(i_sel)}
+    s = int(select) % len(t_sel); own = int(t2i[s])
+    sims = F.normalize(txt[s, :dim], dim=-1) @ F.normalize(img[:, :dim], dim=-1).T
+    top = int(sims.argmax())
+    plt = _plt()
+    fig, (ax, ax_img) = plt.subplots(1, 2, figsize=(9.2, 4.4), gridspec_kw={'width_ratios': [1.7, 1]})
+    ax.scatter(*pi.T, s=18, marker='o', color='tab:blue', alpha=0.6, label='image')
+    ax.scatter(*pt.T, s=18, marker='x', color='tab:orange', alpha=0.6, label='text')
+    ax.plot(*zip(pi[where[own]], pt[s]), color='k', lw=1)
+    ax.scatter(*pt[s], s=160, facecolors='none', edgecolors='k', lw=1.5, label=f'text {s}')
+    ring = dict(s=160, facecolors='none', lw=1.5)
+    ax.scatter(*pi[where[own]], edgecolors='tab:green', label=f'its image {own}', **ring)
+    if top != own and top in where:
+        ax.scatter(*pi[where[top]], edgecolors='tab:red', label=f'nearest image {top}', **ring)
+    name = 'PCA' if method == 'pca' else 't-SNE'
+    ax.set_xlabel(f'{name} component 1'); ax.set_ylabel(f'{name} component 2')
+    ax.legend(fontsize=7, loc='best')
+    ax.set_title(f'{name} of {len(t_sel)} texts and {len(i_sel)} images, first {dim} dimensions', fontsize=9)
+    cap = captions[s] if captions is not None else f'text {s}'
+    verdict = 'nearest image is its own' if top == own else f'nearest image is {top}, not its own'
+    _draw_item(ax_img, images, own, f'"{cap}"\nimage {own}: {verdict} (cosine {float(sims[own]):.2f})',
+               'tab:green' if top == own else 'tab:red', width=44)
+    fig.tight_layout()
+    return fig
+
+def embedding_explorer(data, # a `collect(...)` result, or the (n_images, dim) image embeddings
+                       text_emb=None, # (n_texts, dim) text embeddings, when `data` is not a `collect` result
+                       text_to_image=None, # image index of each text; None: text i describes image i
+                       images=None, # images to show: normalised [n, 3, H, W] tensor or PIL images
+                       captions=None, # one string per text
+                       dims=None, # Matryoshka sizes to switch between (default: the full size)
+                       method:str='pca', # 'pca' or 'tsne' (the widget switches between them)
+                       n:int=200, # project at most this many texts (and their images)
+                       static:bool|None=None, # True: a static figure; None: widgets when they can run
+                       select:int=0, dim:int|None=None, # the static figure's text and size
+                       seed:int=0, # t-SNE's random state
+                      ):
+    "Images and texts in one 2-d projection (PCA or t-SNE): pick a caption to see it, its image and the nearest image."
+    img, txt, t2i, images, captions = _explorer_data(data, text_emb, text_to_image, images, captions)
+    sizes = sorted({int(d) for d in (dims or [img.shape[1]])})
+    if sizes[-1] > img.shape[1]: raise ValueError(f"dims {sizes} exceed the embedding size {img.shape[1]}")
+    cache = {}
+    def draw(size, projection, caption):
+        return _embedding_figure(img, txt, t2i, images, captions, size, projection, n, caption, seed, cache)
+    if static is None: static = not _widgets_ok()
+    if static: return draw(dim or sizes[-1], method, select)
+    import ipywidgets as W
+    labels = captions or [f'text {i}' for i in range(len(txt))]
+    opts = [(f'{i}: {labels[i][:40]}', i) for i in range(min(n, len(txt)))]
+    return _widget_box({'size': W.Dropdown(options=sizes, value=dim or sizes[-1], description='size'),
+                        'projection': W.Dropdown(options=[('PCA', 'pca'), ('t-SNE', 'tsne')], value=method,
+                                                 description='projection'),
+                        'caption': W.Dropdown(options=opts, value=select % len(opts), description='caption')}, draw)
+
+# %% ../nbs/08_evaluation.ipynb #04e1dbca
+def _similarity_figure(img, txt, t2i, images, captions, dim, n, query, direction, k):
+    "Heatmap of the first `n` images against their first captions, beside the top-k items one query retrieves"
+    import seaborn as sns, textwrap
+    a, b = F.normalize(img[:, :dim], dim=-1), F.normalize(txt[:, :dim], dim=-1)
+    sim = b @ a.T                                                         # [texts, images]
+    n = min(n, len(img))
+    first = [int((t2i == i).nonzero()[0]) for i in range(n)]             # each image's first caption
+    plt = _plt()
+    k = min(k, len(img) if direction == 't2i' else len(txt))
+    fig = plt.figure(figsize=(4.8 + 1.7 * (k + 1), 3.9))
+    gs = fig.add_gridspec(1, 2, width_ratios=[4.8, 1.7 * (k + 1)], wspace=0.12,
+                          left=0.06, right=0.99, bottom=0.14, top=0.9)
+    ax = fig.add_subplot(gs[0])
+    sns.heatmap(sim[first][:, :n].T.numpy(), ax=ax, cmap='viridis', vmin=min(-0.2, float(sim.min())), vmax=1.0,
+                square=True, xticklabels=max(1, n // 8), yticklabels=max(1, n // 8),
+                cbar_kws={'label': 'cosine similarity', 'shrink': 0.8})
+    ax.set_xlabel("text (each image's first caption)"); ax.set_ylabel('image')
+    ax.set_title(f'Image-text similarity, first {dim} dimensions', fontsize=9)
+    names = lambda j: captions[j] if captions is not None else f'text {j}'
+    right = gs[1].subgridspec(1, k + 1, wspace=0.12)
+    qax = fig.add_subplot(right[0])
+    if direction == 't2i':
+        q = int(query) % len(txt); own = int(t2i[q])
+        if q in first: ax.add_patch(plt.Rectangle((first.index(q), 0), 1, n, fill=False, ec='red', lw=2))   # its column
+        qax.axis('off')
+        qax.text(0.5, 0.5, textwrap.fill(f'query: "{names(q)}"', 22), ha='center', va='center', fontsize=8)
+        scores, idx = sim[q].topk(k)
+        for r, (s, i) in enumerate(zip(scores.tolist(), idx.tolist())):
+            hit = i == own
+            title = f'#{r + 1} image {i}\ncosine {s:.2f}' + (' (match)' if hit else '')
+            _draw_item(fig.add_subplot(right[r + 1]), images, i, title, 'tab:green' if hit else 'black', 24)
+    else:
+        q = int(query) % len(img)
+        if q < n: ax.add_patch(plt.Rectangle((0, q), n, 1, fill=False, ec='red', lw=2))   # the query's row
+        _draw_item(qax, images, q, f'query: image {q}')
+        scores, idx = sim[:, q].topk(k)
+        for r, (s, j) in enumerate(zip(scores.tolist(), idx.tolist())):
+            hit = int(t2i[j]) == q
+            title = f'#{r + 1} "{names(j)}"\ncosine {s:.2f}' + (' (match)' if hit else '')
+            colour = 'tab:green' if hit else 'black'
+            _draw_item(fig.add_subplot(right[r + 1]), images, int(t2i[j]), title, colour, 24)
+    return fig
+
+def similarity_explorer(data, # a `collect(...)` result, or the (n_images, dim) image embeddings
+                        text_emb=None, # (n_texts, dim) text embeddings, when `data` is not a `collect` result
+                        text_to_image=None, # image index of each text; None: text i describes image i
+                        images=None, # images to show: normalised [n, 3, H, W] tensor or PIL images
+                        captions=None, # one string per text
+                        dims=None, # Matryoshka sizes to switch between (default: the full size)
+                        n:int=32, # images in the heatmap
+                        k:int=5, # items retrieved per query
+                        static:bool|None=None, # True: a static figure; None: widgets when they can run
+                        query:int=0, # the static figure's query: a text index ('t2i') or an image index ('i2t')
+                        direction:str='t2i', dim:int|None=None, # the static figure's direction and size
+                       ):
+    "The image-text similarity matrix beside the top-k items one query retrieves (matches in green)."
+    img, txt, t2i, images, captions = _explorer_data(data, text_emb, text_to_image, images, captions)
+    if direction not in ('t2i', 'i2t'):
+        raise ValueError(f"direction={direction!r}: choose 't2i' (text query) or 'i2t' (image query)")
+    sizes = sorted({int(d) for d in (dims or [img.shape[1]])})
+    if sizes[-1] > img.shape[1]: raise ValueError(f"dims {sizes} exceed the embedding size {img.shape[1]}")
+    def draw(size, direction, query, k):
+        return _similarity_figure(img, txt, t2i, images, captions, size, n, query, direction, k)
+    if static is None: static = not _widgets_ok()
+    if static: return draw(dim or sizes[-1], direction, query, k)
+    import ipywidgets as W
+    return _widget_box({'size': W.Dropdown(options=sizes, value=dim or sizes[-1], description='size'),
+                        'direction': W.Dropdown(options=[('text -> images', 't2i'), ('image -> texts', 'i2t')],
+                                                value=direction, description='direction'),
+                        'query': W.IntSlider(query, 0, max(len(txt), len(img)) - 1, description='query'),
+                        'k': W.IntSlider(k, 1, 10, description='top k')}, draw)
+
+# %% ../nbs/08_evaluation.ipynb #b45015a5
+class FigureCallback:
+    "Trainer callback: the figures people look at, as PNG files in the run folder and, with WandB on, as WandB images."
+    def __init__(self, max_samples:int=256, # validation samples embedded for the figures
+                 dims=None, # Matryoshka sizes of the MRL curve (default: the model config's `mrl_dims`)
+                 tsne:bool=False, # also a t-SNE of the embedding space (slower)
+                 folder:str='figures', # under the run directory: `figures/step_<N>/`
+                ):
+        self.max_samples, self.dims, self.tsne, self.folder, self.seen = max_samples, dims, tsne, folder, {}
+
+    def draw(self, trainer)->list:
+        "Similarity matrix, embedding space and MRL curve of the validation set, saved as PNGs; returns the paths"
+        if trainer.val_data is None: return []
+        model, plt = trainer.unwrapped, _plt()
+        was = model.training; model.eval()
+        try: c = collect(model, trainer.val_data, trainer.collate_fn, max_samples=self.max_samples,
+                         compute_loss=False)
+        finally: model.train(was)
+        if c['image_emb'] is None: return []                          # a text-only run has no embedding figures
+        img, txt, t2i, step = c['image_emb'], c['text_emb'], c['text_to_image'], trainer.state['step']
+        out = Path(trainer.run_dir) / self.folder / f'step_{step}'
+        out.mkdir(parents=True, exist_ok=True)
+        first = [int((t2i == i).nonzero()[0]) for i in range(min(32, len(img)))]   # each image's first caption
+        sim = plot_similarity_matrix(img[:len(first)], txt[first], title=f'step {step}: similarity')
+        figs = {'similarity_matrix': sim,
+                'embedding_pca': plot_embedding_space(img, txt, t2i)}
+        if self.tsne: figs['embedding_tsne'] = plot_embedding_space(img, txt, t2i, method='tsne')
+        dims = self.dims or getattr(getattr(model, 'config', None), 'mrl_dims', None) or []
+        dims = [d for d in dims if d <= img.shape[1]]
+        if len(dims) > 1:
+            figs['mrl_curve'] = plot_mrl_curve(retrieval_metrics(img, txt, t2i, dims=dims, gather=False))
+        paths = []
+        for name, fig in figs.items():
+            p = out / f'{name}.png'
+            fig.tight_layout(); fig.savefig(p, dpi=100); plt.close(fig); paths.append(p)
+        return paths
+
+    def new_files(self, trainer)->list:
+        "PNGs written in the run folder since the last call (evaluation plots, attention heatmaps, these figures)"
+        new = []
+        for p in sorted(Path(trainer.run_dir).rglob('*.png')):
+            t = p.stat().st_mtime
+            if self.seen.get(p) != t: self.seen[p] = t; new.append(p)
+        return new
+
+    def send(self, trainer):
+        "Log the run folder's new figures to WandB as images named by their path (when WandB is on)"
+        if trainer.wandb is None: return
+        files = self.new_files(trainer)
+        if not files: return
+        import wandb
+        run = Path(trainer.run_dir)
+        images = {'Figures/' + p.relative_to(run).with_suffix('').as_posix(): wandb.Image(str(p)) for p in files}
+        trainer.wandb.log(images, step=trainer.state['step'])
+
+    def on_visualize(self, trainer, epoch):
+        if trainer.main: self.draw(trainer)
+    def on_epoch_end(self, trainer, epoch):
+        if trainer.main: self.send(trainer)
+    def on_train_end(self, trainer):
+        if not trainer.main: return
+        if not (Path(trainer.run_dir) / self.folder).exists(): self.draw(trainer)   # no cadence set: once, at the end
+        self.send(trainer)

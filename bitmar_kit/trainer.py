@@ -23,8 +23,8 @@ _all_ = ['TrainConfig', 'load_config']
 
 # %% auto #0
 __all__ = ['PEAK_FLOPS', 'lr_at', 'param_groups', 'save_model_file', 'load_model_file', 'rng_state', 'set_rng_state', 'rng_fork',
-           'CheckpointError', 'CheckpointManager', 'peak_flops', 'MetricsLog', 'init_wandb', 'NonFiniteLossError',
-           'DataError', 'Trainer', 'TrainConfig', 'load_config']
+           'CheckpointError', 'CheckpointManager', 'peak_flops', 'MetricsLog', 'init_wandb', 'use_deterministic',
+           'run_info', 'NonFiniteLossError', 'DataError', 'Trainer', 'TrainConfig', 'load_config']
 
 # %% ../nbs/06_trainer.ipynb #387cf2ef
 def lr_at(step: int,          # optimizer steps already taken
@@ -481,6 +481,28 @@ def init_wandb(cfg: TrainConfig, run_id: str | None = None):
         except Exception as e: warnings.warn(f'wandb.init(mode={m!r}) failed ({type(e).__name__}: {e}); ' + ('trying offline' if m == 'online' else 'logging to metrics.csv only'))
     return None
 
+# %% ../nbs/06_trainer.ipynb #5517ba1c
+def use_deterministic():
+    "Deterministic kernels only (`train.deterministic`): what a GPU run needs to repeat bitwise; an op without one raises."
+    os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')      # cuBLAS needs a fixed workspace to be deterministic
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False
+
+def _version(pkg):
+    from importlib.metadata import version, PackageNotFoundError
+    try: return version(pkg)
+    except PackageNotFoundError: return None
+
+def run_info(trainer, resumed_from=None) -> dict:
+    "What determines a run's numbers besides its config: seed, threads, device, precision, determinism and versions."
+    c, acc = trainer.config, trainer.acc
+    return {'seed': c.seed, 'torch_threads': torch.get_num_threads(), 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS'),
+            'device': str(acc.device), 'device_name': torch.cuda.get_device_name(acc.device) if acc.device.type == 'cuda' else 'cpu',
+            'processes': trainer.world, 'mixed_precision': c.train.mixed_precision,
+            'deterministic_algorithms': torch.are_deterministic_algorithms_enabled(),
+            'resumed_from': str(resumed_from) if resumed_from else None, 'python': sys.version.split()[0],
+            'versions': {p: _version(p) for p in ('torch', 'transformers', 'accelerate', 'timm', 'bitmar_kit')}}
+
 # %% ../nbs/06_trainer.ipynb #b746db84
 class NonFiniteLossError(RuntimeError):
     "Training stopped after too many non-finite losses in a row."
@@ -524,6 +546,7 @@ class Trainer:
         if t.grad_checkpointing:
             if not hasattr(model, 'set_grad_checkpointing'): raise ValueError(f'train.grad_checkpointing needs {type(model).__name__}.set_grad_checkpointing')
             model.set_grad_checkpointing(True)
+        if t.deterministic: use_deterministic()
         self.acc = _make_accelerator(c)
         self.main, self.world, self.rank = self.acc.is_main_process, self.acc.num_processes, self.acc.process_index
         self.train_data, self.val_data, self.collate_fn, self.eval_fn = train_data, val_data, collate_fn, eval_fn
@@ -735,7 +758,9 @@ class Trainer:
             self.log.rows = []
             s['total_steps'] = self._total_steps()
         acc.wait_for_everyone()
-        if self.main: save_config(c, self.run_dir / 'config.yaml')
+        if self.main:
+            save_config(c, self.run_dir / 'config.yaml')
+            (self.run_dir / 'run_info.json').write_text(json.dumps(run_info(self, start), indent=1))
         if self.main:
             self.wandb = init_wandb(c, s['wandb_id'] or None)
             if self.wandb is not None: s['wandb_id'] = self.wandb.id; self.log.wandb = self.wandb
