@@ -267,6 +267,7 @@ class VLMOutput:
     losses:dict # {'lm': loss}
     logits:torch.Tensor|None=None # [batch, seq, vocab]
     metrics:dict|None=None # {'token_accuracy': ...} (detached)
+    image_token_norm:torch.Tensor|None=None # mean L2 norm of the projected image tokens (detached; for `step_metrics`)
 
 @register_model('vlm')
 class VisionLanguageModel(nn.Module):
@@ -386,7 +387,8 @@ def _forward(self, batch:dict|None=None, # `model.collator` batch: image, input_
     labels = b.get('labels')
     if labels is None: labels = ids.masked_fill((am == 0) | (ids == self.image_token_id), -100)
     loss, acc = lm_loss(out.logits, labels)
-    return VLMOutput(loss=loss, losses={'lm': loss}, logits=out.logits, metrics={'token_accuracy': acc})
+    norm = x.detach()[ids == self.image_token_id].float().norm(dim=-1).mean()
+    return VLMOutput(loss=loss, losses={'lm': loss}, logits=out.logits, metrics={'token_accuracy': acc}, image_token_norm=norm)
 
 # %% ../nbs/10_vlm.ipynb #27d15d5a
 @_method(VisionLanguageModel, 'generate')
@@ -515,10 +517,12 @@ def _smoke_overrides(cls, config:VLMConfig)->dict:
 
 @_method(VisionLanguageModel, 'step_metrics')
 def _step_metrics(self, output:VLMOutput, detail:bool)->dict:
-    "Detail steps: the projector's output scale against the decoder's token embeddings (a projector drifting off scale shows here)."
+    "Detail steps: the projected image tokens' scale beside the decoder's token embeddings' (a projector drifting off scale shows here)."
     if not detail: return {}
     w = self.decoder.get_input_embeddings().weight.detach().float()
-    return {'Features/Embedding_Norm': w.norm(dim=-1).mean().item()}
+    out = {'Features/Text_Embedding_Norm': w.norm(dim=-1).mean().item()}
+    if output.image_token_norm is not None: out['Features/Image_Token_Norm'] = output.image_token_norm.item()
+    return out
 
 @_method(VisionLanguageModel, 'set_grad_checkpointing')
 def _set_grad_checkpointing(self, enable:bool=True):
