@@ -25,6 +25,7 @@ extras = {
     'carbon': ['codecarbon>=2.3'],
     'hub': ['huggingface_hub>=0.20'],
     'vlm': shlex.split(cfg.get('vlm_requirements', '')),   # phase 2 LoRA / QLoRA: peft, bitsandbytes
+    'eval': shlex.split(cfg.get('eval_requirements', '')), # lm-evaluation-harness, for the shipped minimal-pairs task
 }
 extras['all'] = sorted({r for v in extras.values() for r in v})
 min_python = cfg['min_python']
@@ -43,7 +44,7 @@ setuptools.setup(
     packages = setuptools.find_packages(include=['bitmar_kit', 'bitmar_kit.*']) + ['bitmar_kit.configs'],
     package_dir = {'bitmar_kit.configs': 'configs'},
     include_package_data = True,
-    package_data = {'bitmar_kit.configs': ['*.yaml']},
+    package_data = {'bitmar_kit.configs': ['*.yaml'], 'bitmar_kit': ['lm_eval_tasks/*.yaml']},   # lm-eval task definitions
     install_requires = requirements,
     extras_require = extras,
     dependency_links = cfg.get('dep_links','').split(),

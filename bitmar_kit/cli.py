@@ -22,7 +22,7 @@ from .attention import AttentionCallback, analyze_attention_dir
 __all__ = ['set_seed', 'build_tokenizer', 'FromStart', 'build_data', 'build_model', 'model_collate', 'load_model',
            'use_feature_cache', 'run_metrics', 'build_eval_fn', 'RunExistsError', 'check_run', 'training_plots',
            'summarize', 'format_summary', 'smoke_overrides', 'train_vision', 'train', 'parse_train_args', 'train_cli',
-           'eval_cli', 'data_cli', 'attention_cli']
+           'eval_cli', 'data_cli', 'attention_cli', 'export_cli']
 
 # %% ../nbs/09_cli.ipynb
 def set_seed(seed: int):
@@ -451,10 +451,11 @@ def eval_cli(argv=None):
     p.add_argument('--config', help="config or preset naming the data (default: the run's config.yaml)")
     p.add_argument('--out', help='report folder (default: MODEL/eval_report)')
     p.add_argument('--max_samples', type=int, help='evaluate at most this many validation samples')
-    p.add_argument('--minimal_pairs', help='a BLiMP/BabyLM minimal-pairs file or folder')
+    p.add_argument('--minimal_pairs', help='score only these BLiMP-format pairs (a jsonl file or folder): accuracy per file, CSV, bar plot')
     p.add_argument('--device', default='cpu')
     p.add_argument('--debug', action='store_true', help='show tracebacks of configuration errors')
     a = p.parse_intermixed_args(argv)
+    if a.minimal_pairs: return _minimal_pairs_eval(a)
     path = Path(a.model)
     try:
         cfg_src = a.config or (path / 'config.yaml' if (path / 'config.yaml').is_file() else None)
@@ -516,3 +517,43 @@ def attention_cli(argv=None):
     try: analyze_attention_dir(d, a.attention_type, a.stat, plots=not a.no_plots)
     except (FileNotFoundError, ValueError) as e: raise SystemExit(f'bitmar-attention: {e}')
     print(f'report: {d / "reports"}')
+
+# %% ../nbs/09_cli.ipynb #da2c4c2c
+from .evaluation import minimal_pair_report, LM_EVAL_TASKS
+
+# %% ../nbs/09_cli.ipynb #fafb863c
+def _minimal_pairs_eval(a) -> dict:
+    "bitmar-eval MODEL --minimal_pairs DIR: accuracy per file and overall; minimal_pairs.csv and minimal_pairs.png."
+    path = Path(a.model)
+    try:
+        model = load_model(path, device=a.device)
+        if not hasattr(model, 'sequence_logprob'):
+            raise ValueError(f'{path} holds a {type(model).__name__}, which has no language model to score sentences: '
+                             f'--minimal_pairs needs a BitMar')
+        r = minimal_pair_report(model, a.minimal_pairs, Path(a.out) if a.out else path / 'eval_report')
+    except (FileNotFoundError, ValueError) as e: _fail('bitmar-eval', e, a.debug)
+    w = max(len(k) for k in [*r['per_phenomenon'], 'overall'])
+    for k, v in r['per_phenomenon'].items(): print(f'{k:<{w}}  {v:.4f}')
+    print(f"{'overall':<{w}}  {r['accuracy']:.4f}  ({r['n_pairs']} pairs, {r['ties']} ties; mean over files {r['macro_accuracy']:.4f})")
+    print(f"csv: {r['csv']}\nplot: {r['plot']}")
+    return r
+
+def export_cli(argv=None):
+    "bitmar-export: write a trained BitMar as a folder that transformers' Auto classes and lm-evaluation-harness load."
+    p = argparse.ArgumentParser(prog='bitmar-export', description="Export a trained BitMar for transformers' "
+                                "AutoModelForCausalLM (trust_remote_code) and lm-evaluation-harness.")
+    p.add_argument('model', help='a run folder (runs/NAME), its final/ folder, or a save_pretrained folder of a BitMar')
+    p.add_argument('out', help='the folder to write')
+    p.add_argument('--debug', action='store_true', help='show tracebacks')
+    a = p.parse_args(argv)
+    try:
+        model = load_model(a.model)
+        if not hasattr(model, 'export_hf'):
+            raise ValueError(f'{a.model} holds a {type(model).__name__}: bitmar-export writes BitMar models (a language model)')
+        out = model.export_hf(a.out)
+    except (FileNotFoundError, ValueError) as e: _fail('bitmar-export', e, a.debug)
+    print(f"exported to {out}\n"
+          f"load:  AutoModelForCausalLM.from_pretrained('{out}', trust_remote_code=True); AutoTokenizer.from_pretrained('{out}')\n"
+          f"score: lm_eval --model hf --model_args pretrained={out},trust_remote_code=True --include_path {LM_EVAL_TASKS} "
+          f"--tasks bitmar_minimal_pairs --metadata '{{\"pairs\": \"PAIRS_DIR\"}}'")
+    return out

@@ -11,13 +11,13 @@ import torch, torch.nn.functional as F
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['NOT_LOSSES', 'NOT_AVERAGED', 'retrieval_metrics', 'caption_tokens', 'bleu', 'rouge_l', 'cider_d',
+__all__ = ['NOT_LOSSES', 'NOT_AVERAGED', 'LM_EVAL_TASKS', 'retrieval_metrics', 'caption_tokens', 'bleu', 'rouge_l', 'cider_d',
            'captioning_metrics', 'normalize_answer', 'exact_match', 'token_f1', 'qa_metrics', 'load_minimal_pairs',
            'sentence_scorer', 'minimal_pair_accuracy', 'plot_similarity_matrix', 'plot_embedding_space',
            'plot_mrl_curve', 'read_metrics', 'plot_training_curves', 'plot_lr_schedule', 'loss_components',
            'plot_loss_components', 'collect', 'evaluate', 'make_eval_fn', 'majority_baseline', 'qa_evaluate',
            'plot_qa_by_type', 'unigram_token_accuracy', 'metric_names', 'embedding_explorer', 'similarity_explorer',
-           'FigureCallback']
+           'FigureCallback', 'lm_eval_pairs', 'plot_minimal_pairs', 'minimal_pair_report']
 
 # %% ../nbs/08_evaluation.ipynb #6c8203f5
 def _as_tensor(x, name):
@@ -1138,3 +1138,52 @@ class FigureCallback:
         if not trainer.main: return
         if not (Path(trainer.run_dir) / self.folder).exists(): self.draw(trainer)   # no cadence set: once, at the end
         self.send(trainer)
+
+# %% ../nbs/08_evaluation.ipynb #8fb3bb57
+import importlib.util
+
+# %% ../nbs/08_evaluation.ipynb #f53f88ac
+LM_EVAL_TASKS = Path(importlib.util.find_spec('bitmar_kit').origin).parent / 'lm_eval_tasks'   # lm_eval --include_path
+
+def lm_eval_pairs(pairs:str|None=None, # a folder or file of BLiMP-format pairs (lm_eval --metadata '{"pairs": ...}')
+                  **metadata, # the task's other metadata (version, ...), unused
+                 ):
+    "The `custom_dataset` of the shipped lm-eval task: the pairs as a `datasets.DatasetDict` with one `test` split."
+    if pairs is None: raise ValueError('''the bitmar_minimal_pairs task needs its pairs: lm_eval ... --metadata '{"pairs": "DIR"}' ''')
+    import datasets
+    return datasets.DatasetDict({'test': datasets.Dataset.from_list(load_minimal_pairs(pairs))})
+
+# %% ../nbs/08_evaluation.ipynb #f41f8c9a
+def plot_minimal_pairs(result:dict, # `minimal_pair_accuracy` output
+                       ax=None, figsize=None):
+    "Accuracy per paradigm as horizontal bars, with chance and the overall accuracy marked."
+    plt = _plt()
+    per = result['per_phenomenon']
+    fig, ax = _fig_ax(ax, figsize or (7, 0.9 + 0.32 * len(per)))
+    names = list(per)[::-1]
+    ax.barh(names, [per[n] for n in names], color='tab:blue')
+    ax.axvline(0.5, color='gray', ls='--', lw=1, label='chance')
+    ax.axvline(result['accuracy'], color='tab:red', lw=1.5, label=f"overall {result['accuracy']:.3f}")
+    ax.set_xlim(0, 1); ax.set_xlabel('accuracy (good sentence scored higher)'); ax.set_ylabel('paradigm (file)')
+    ax.set_title(f"minimal pairs: {result['n_pairs']} pairs, {len(per)} paradigms"); ax.legend(loc='lower right', fontsize=8)
+    fig.tight_layout()
+    return fig
+
+def minimal_pair_report(model, # a model with `sequence_logprob`, or a function list[str] -> scores
+                        pairs, # a folder or file of BLiMP-format pairs (see `load_minimal_pairs`)
+                        out_dir, # where minimal_pairs.csv and minimal_pairs.png go (created)
+                        tokenizer=None, batch_size:int=64,
+                       ) -> dict: # `minimal_pair_accuracy` output, with 'csv' and 'plot' paths
+    "Score the pairs, and write their accuracy per paradigm (CSV) and a bar plot."
+    import pandas as pd
+    pairs = load_minimal_pairs(pairs) if isinstance(pairs, (str, Path)) else pairs
+    res = minimal_pair_accuracy(model, pairs, tokenizer=tokenizer, batch_size=batch_size)
+    counts = collections.Counter(p.get('phenomenon', 'all') for p in pairs)
+    rows = [{'phenomenon': k, 'n_pairs': counts[k], 'accuracy': v} for k, v in res['per_phenomenon'].items()]
+    rows += [{'phenomenon': 'overall', 'n_pairs': res['n_pairs'], 'accuracy': res['accuracy']},
+             {'phenomenon': 'macro_mean', 'n_pairs': res['n_pairs'], 'accuracy': res['macro_accuracy']}]
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(out / 'minimal_pairs.csv', index=False)
+    fig = plot_minimal_pairs(res)
+    fig.savefig(out / 'minimal_pairs.png', dpi=110); _plt().close(fig)
+    return {**res, 'csv': out / 'minimal_pairs.csv', 'plot': out / 'minimal_pairs.png'}
