@@ -735,6 +735,25 @@ class BitMarForCausalLM(PreTrainedModel, GenerationMixin):
         return {'input_ids': input_ids, 'attention_mask': attention_mask, 'pixel_values': pixel_values, 'use_cache': True}
 '''
 
+_MODEL_CARD = '''# BitMar (bitmar_kit export)
+
+A BitMar vision-language model (BitNet b1.58 text layers, a vision encoder, an episodic memory), exported by
+bitmar_kit's `BitMar.export_hf`. The model code is in this folder: load it with `trust_remote_code=True`.
+
+```python
+from transformers import AutoModelForCausalLM, AutoTokenizer, AutoImageProcessor
+model = AutoModelForCausalLM.from_pretrained('{out}', trust_remote_code=True)
+tok = AutoTokenizer.from_pretrained('{out}', trust_remote_code=True)
+ids = tok('{bos}the cat', return_tensors='pt', add_special_tokens=False).input_ids   # text starts with {bos}
+model.generate(ids, max_new_tokens=20)
+pixels = AutoImageProcessor.from_pretrained('{out}')(images, return_tensors='pt').pixel_values
+model.generate(ids[:, :1].repeat(len(images), 1), pixel_values=pixels, max_new_tokens=20)   # captions
+```
+
+lm-evaluation-harness: `lm_eval --model hf --model_args pretrained={out},trust_remote_code=True ...` (bitmar_kit
+ships a task for BLiMP-format minimal pairs: `bitmar_minimal_pairs`).
+'''
+
 _RELATIVE_IMPORT = re.compile(r'^\s*from\s+\.(\S+)\s+import', re.M)   # the pattern transformers' remote-code loader follows
 
 def kit_sources(module:str='model', # a kit module name
@@ -775,8 +794,15 @@ def _export_hf(self, out_dir, # folder to write (created; files of an earlier ex
           'dtype': str(self.decoder.embed.weight.dtype).removeprefix('torch.')}
     (d / 'config.json').write_text(json.dumps(hf, indent=2))
     GenerationConfig(**ids).save_pretrained(str(d))
+    v = self.vision   # its preprocessing, as an image processor that AutoImageProcessor loads (image_transforms' steps)
+    (d / 'preprocessor_config.json').write_text(json.dumps({
+        'image_processor_type': 'BitImageProcessor', 'do_convert_rgb': True, 'do_resize': True, 'resample': 2,
+        'size': {'shortest_edge': v.image_size}, 'do_center_crop': True, 'crop_size': {'height': v.image_size, 'width': v.image_size},
+        'do_rescale': True, 'rescale_factor': 1 / 255, 'do_normalize': True, 'image_mean': list(v.mean), 'image_std': list(v.std)}, indent=2))
+    (d / 'README.md').write_text(_MODEL_CARD.format(out=d.name, bos=tok.bos_token))
     tensors = {f'bitmar.{k}': v.cpu() for k, v in state_tensors(self).items() if '_extra_state' not in k}
     save_file(tensors, str(d / 'model.safetensors.tmp'), metadata={'format': 'pt'})
     os.replace(d / 'model.safetensors.tmp', d / 'model.safetensors')
+    (d / 'model.safetensors').chmod(0o644)   # readable by the evaluator's account, like the other files
     tok.save_pretrained(str(d))
     return d
