@@ -4,12 +4,12 @@
 
 # %% ../nbs/09_cli.ipynb #ec6773c1
 from __future__ import annotations
-import os, sys, json, math, time, random, shutil, argparse, traceback, warnings
+import os, sys, json, math, time, random, shutil, argparse, itertools, traceback, warnings
 from pathlib import Path
 import numpy as np, torch
 from .config import ConfigError, TrainConfig, load_config, list_presets, save_config, model_class, parse_override, QA_DATASETS
 from .data import (ShapesCaptions, ShapesQA, CocoCaptions, ImageTextParquet, QAParquet, ImageFolderCaptions, TextCorpus,
-                             CachedFeatures, CachedDataset, train_tokenizer, load_tokenizer, image_transforms, Collator,
+                             MixedStream, prepare_babylm, format_word_table, CachedFeatures, CachedDataset, train_tokenizer, load_tokenizer, image_transforms, Collator,
                              images_to_parquet, download_coco, cache_features, make_smoke_data, QUESTION_TYPES, CAPTION_PROMPT)
 from .model import BitMar, AlignmentModel   # importing the model registers its types (bitmar, alignment)
 from .vlm import VisionLanguageModel        # ... and the vision-language model's (vlm)
@@ -21,8 +21,8 @@ from .attention import AttentionCallback, analyze_attention_dir
 # %% auto #0
 __all__ = ['set_seed', 'build_tokenizer', 'FromStart', 'build_data', 'build_model', 'model_collate', 'load_model',
            'use_feature_cache', 'run_metrics', 'build_eval_fn', 'RunExistsError', 'check_run', 'training_plots',
-           'summarize', 'format_summary', 'smoke_overrides', 'train_vision', 'train', 'parse_train_args', 'train_cli',
-           'eval_cli', 'data_cli', 'attention_cli', 'export_cli']
+           'summarize', 'format_summary', 'smoke_overrides', 'word_report', 'train_vision', 'train', 'parse_train_args',
+           'train_cli', 'eval_cli', 'data_cli', 'attention_cli', 'export_cli']
 
 # %% ../nbs/09_cli.ipynb
 def set_seed(seed: int):
@@ -75,9 +75,12 @@ def _texts(cfg: TrainConfig, train, limit: int = 20000):
                 if was is not None: ds.load_images = was
         qa = ((s.get('question', CAPTION_PROMPT), s.get('answer', s.get('caption'))) for _, s in zip(range(limit), rows) if not s.get('skipped'))
         return [f"{tmpl.format(image='', question=q)} {a}" for q, a in qa]
-    if d.dataset == 'text':
-        files = sorted(Path(d.path).glob('*.train')) or [Path(d.path)]
-        return (line for f in files for line in f.read_text(errors='replace').splitlines()[:limit] if line.strip())
+    if d.dataset in ('text', 'babylm'):
+        files = sorted(_text_dir(d.path).glob('*.train')) or [Path(d.path)]
+        lines = (line for f in files for line in f.read_text(errors='replace').splitlines()[:limit] if line.strip())
+        if d.dataset == 'text': return lines
+        caps = (s['caption'] for _, s in zip(range(limit), ImageTextParquet(Path(d.path) / 'pairs', load_images=False)) if 'caption' in s)
+        return itertools.chain(lines, caps)
     if d.dataset == 'parquet':
         return (s['caption'] for _, s in zip(range(limit), ImageTextParquet(train.paths, load_images=False)) if 'caption' in s)
     ds = train.dataset if isinstance(train, torch.utils.data.Subset) else train
@@ -99,6 +102,10 @@ def build_tokenizer(cfg: TrainConfig, train=None, resuming: bool = False):
         shutil.rmtree(tok_dir, ignore_errors=True); os.replace(tmp, tok_dir)
     return tok
 
+def _text_dir(path) -> Path:
+    "The folder of *.train / *.dev files: a `bitmar-data babylm` output's text/, or the folder itself."
+    return Path(path) / 'text' if (Path(path) / 'text').is_dir() else Path(path)
+
 class FromStart(torch.utils.data.IterableDataset):
     "A resumable stream (`TextCorpus`) read from its start on every pass: validation data."
     def __init__(self, stream): self.stream = stream
@@ -108,12 +115,19 @@ class FromStart(torch.utils.data.IterableDataset):
 
 def build_data(cfg: TrainConfig, tokenizer=None, resuming: bool = False) -> dict:
     "Training and validation datasets, tokenizer and collate function for `cfg.data`."
-    d = cfg.data
-    if d.dataset == 'text':
+    d, t = cfg.data, cfg.train
+    if d.dataset in ('text', 'babylm'):   # whole batches, text blocks (and captions) in a word ratio, exactly to the budget
         tok = tokenizer or build_tokenizer(cfg, resuming=resuming)
-        p = Path(d.path)
-        train = TextCorpus(p, tok, block_size=d.max_length, pattern='*.train', word_budget=cfg.train.max_words)
-        val = FromStart(TextCorpus(p, tok, block_size=d.max_length, pattern='*.dev')) if any(p.glob('*.dev')) else None
+        p, captions, val = _text_dir(d.path), None, None
+        text = TextCorpus(p, tok, block_size=d.max_length, pattern='*.train')
+        if d.dataset == 'babylm':
+            kw = dict(image_col='image_bytes', caption_col='caption', val_fraction=d.val_fraction, max_pixels=d.max_pixels)
+            captions = ImageTextParquet(Path(d.path) / 'pairs', image_transforms(d.image_size, train=d.augment, hflip=d.hflip),
+                                        shuffle=d.shuffle, seed=cfg.seed, train=True, split='train', **kw)
+            val = ImageTextParquet(Path(d.path) / 'pairs', image_transforms(d.image_size), split='val', **kw)
+        elif any(p.glob('*.dev')): val = FromStart(TextCorpus(p, tok, block_size=d.max_length, pattern='*.dev'))
+        rows = t.batch_size * (t.grad_accum if t.accum_mode == 'feature_cache' else 1)   # the trainer's rows per batch
+        train = MixedStream(text, captions, rows, t.max_words, d.text_share if captions is not None else 1.0)
     else:
         train, val = _image_sets(cfg)
         tok = tokenizer or build_tokenizer(cfg, train, resuming)
@@ -248,7 +262,8 @@ def summarize(cfg: TrainConfig, data: dict, n_captions: int = 6, verbose: bool =
                           for s, g in zip(samples, gen)]
     elif m['n_images']:
         out['chance_R@1'], out['chance_R@5'] = 1 / m['n_images'], min(5 / m['n_images'], 1.0)
-        if 'token_accuracy' in m: out['unigram_token_accuracy'] = unigram_token_accuracy(data['train'], val, data['collate'])
+        captions = data['train'].captions if isinstance(data['train'], MixedStream) else data['train']
+        if 'token_accuracy' in m: out['unigram_token_accuracy'] = unigram_token_accuracy(captions, val, data['collate'])
         if hasattr(model, 'caption'):
             samples = _first(val, n_captions)
             gen = model.caption(torch.stack([s['image'] for s in samples]), max_new_tokens=cfg.data.max_length)
@@ -333,6 +348,22 @@ def _smoke_config(source, overrides, env=None) -> tuple:
 # %% ../nbs/09_cli.ipynb #f58b0d74
 from .evaluation import FigureCallback   # the figures a run writes at the visualization cadence (and sends to WandB)
 
+# %% ../nbs/09_cli.ipynb #12892a21
+def _smoke_data(cfg: TrainConfig, dest: Path):
+    "Miniature data of the config's format in `dest`; BabyLM data go through `prepare_babylm`, as `bitmar-data babylm` does."
+    if cfg.data.dataset not in ('text', 'babylm'): return make_smoke_data(cfg.data.dataset, dest, n=160, seed=cfg.seed)
+    raw = make_smoke_data('babylm', Path(dest).parent / f'{Path(dest).name}_raw', n=160, seed=cfg.seed)
+    prepare_babylm(raw, dest, pairs=raw / 'multimodal' if cfg.data.dataset == 'babylm' else None)
+
+def word_report(cfg: TrainConfig, train_data, res: dict) -> dict:
+    "The word budget against the words trained, written to the run's words.json (and printed)."
+    out = {'budget': cfg.train.max_words, 'words_trained': res['words'], 'rule': 'exact: the line or caption that crosses it is cut to the words left'}
+    if isinstance(train_data, MixedStream):
+        out.update(zip(('text_budget', 'caption_budget'), train_data.budgets()), text_share=train_data.text_share)
+    (cfg.run_dir / 'words.json').write_text(json.dumps(out, indent=1))
+    print(f"{cfg.name}: {res['words']:,} words trained of a {cfg.train.max_words:,}-word budget")
+    return out
+
 # %% ../nbs/09_cli.ipynb #2b009bfe
 def train_vision(cfg: TrainConfig, # a run whose model section may name `vision_train` (a phase-1 config or preset)
                  smoke: bool = False, # shrink phase 1 as `--smoke` does
@@ -360,7 +391,7 @@ def train(cfg: TrainConfig,          # a resolved config (see `load_config`)
     resuming = check_run(cfg, overwrite) if smoke_data is None else False
     if overwrite and _is_main() and cfg.run_dir.exists(): shutil.rmtree(cfg.run_dir)
     if smoke_data is not None:
-        if _is_main() and not Path(smoke_data).exists(): make_smoke_data(cfg.data.dataset, smoke_data, n=160, seed=cfg.seed)
+        if _is_main() and not Path(smoke_data).exists(): _smoke_data(cfg, smoke_data)
         resuming = check_run(cfg, overwrite)
     train_vision(cfg, smoke=smoke or smoke_data is not None)
     set_seed(cfg.seed)
@@ -379,8 +410,9 @@ def train(cfg: TrainConfig,          # a resolved config (see `load_config`)
     t0 = time.time()
     res = tr.fit(resume=resuming)
     res['train_seconds'] = time.time() - t0
+    if tr.main and cfg.train.max_words: res['word_budget'] = word_report(cfg, data['train'], res)
     if summary and tr.main and data['val'] is not None:
-        res['summary'] = summarize(cfg, data, skipped={k: tr.state[k] for k in ('skipped_rows', 'skipped_batches', 'rows_seen', 'skipped_reasons')})
+        res['summary'] = summarize(cfg, data, skipped={k: tr.state[k] for k in ('skipped_rows', 'skipped_batches', 'rows_seen', 'skipped_reasons', 'words')})
     elif tr.main: training_plots(cfg.run_dir)
     res['trainer'] = tr
     return res
@@ -474,7 +506,7 @@ def eval_cli(argv=None):
     return m
 
 def data_cli(argv=None):
-    "bitmar-data: download COCO, pack images and captions to parquet, or cache vision features."
+    "bitmar-data: download COCO, pack images and captions to parquet, prepare a BabyLM corpus, or cache vision features."
     p = argparse.ArgumentParser(prog='bitmar-data', description='Prepare data for bitmar-train.')
     sub = p.add_subparsers(dest='cmd', required=True)
     c = sub.add_parser('coco', help='download COCO captions through the Kaggle API (needs ~/.kaggle/kaggle.json)')
@@ -489,7 +521,9 @@ def data_cli(argv=None):
     f.add_argument('--backbone', default='tiny', help="VisionEncoder backbone: tiny, hf:facebook/dinov2-base, timm:...")
     f.add_argument('--image_size', type=int, default=224); f.add_argument('--batch_size', type=int, default=64)
     f.add_argument('--n', type=int, default=1000, help='samples when source is shapes'); f.add_argument('--device', default=None)
+    _babylm_parser(sub)
     a = p.parse_args(argv)
+    if a.cmd == 'babylm': return _babylm_cli(a)
     if a.cmd == 'coco': print(download_coco(a.dest, force=a.force)); return
     if a.cmd == 'pack':
         src = ShapesCaptions(a.n, size=a.size) if a.source == 'shapes' else a.source
@@ -502,6 +536,22 @@ def data_cli(argv=None):
     enc = VisionEncoder(a.backbone, pretrained=a.backbone != 'tiny', image_size=a.image_size).eval()
     cache = cache_features(enc.feature_extractor('tokens'), ds, a.dest, batch_size=a.batch_size, device=a.device)
     print(f'{len(cache)} feature rows in {a.dest}')
+
+# %% ../nbs/09_cli.ipynb #b151ba20
+def _babylm_parser(sub):
+    b = sub.add_parser('babylm', help='prepare a BabyLM corpus (and image-caption pairs) for data.dataset=text or babylm; counts words per source')
+    b.add_argument('source', help='a folder of <source>.train files (childes.train, ...), .dev beside them or in ../dev')
+    b.add_argument('dest', help='output folder: text/, pairs/, words.csv, manifest.json')
+    b.add_argument('--pairs', help='multimodal track: image-caption pairs, a parquet file/folder or a COCO-layout folder')
+    b.add_argument('--image_col', default='image_bytes'); b.add_argument('--caption_col', default='caption')
+
+def _babylm_cli(a) -> dict:
+    "Run `prepare_babylm` and print the words per source; a wrong layout ends the command with its message."
+    try: man = prepare_babylm(a.source, a.dest, pairs=a.pairs, image_col=a.image_col, caption_col=a.caption_col)
+    except (FileNotFoundError, ValueError, KeyError) as e: raise SystemExit(f'bitmar-data babylm: {e}') from None
+    print(format_word_table(man))
+    print(f'written to {a.dest} (words.csv, manifest.json); train with data.dataset={"babylm" if a.pairs else "text"} data.path={a.dest}')
+    return man
 
 # %% ../nbs/09_cli.ipynb #53e190b6
 def attention_cli(argv=None):

@@ -173,13 +173,13 @@ def model_config(section: dict,              # a run's `model:` section: type, p
     return config_from_dict(cls, {**(presets[preset] if preset else {}), **fill, **s}, 'model.')
 
 # %% ../nbs/00a_config.ipynb #f444d744
-Dataset = Literal['shapes', 'shapes_qa', 'coco', 'parquet', 'qa_parquet', 'folder', 'text']
+Dataset = Literal['shapes', 'shapes_qa', 'coco', 'parquet', 'qa_parquet', 'folder', 'text', 'babylm']
 QA_DATASETS = ('shapes_qa', 'qa_parquet')   # question-answer samples: trained by models that answer (`answers_questions`)
 
 @dataclass
 class DataConfig(Config):
     "What to train on and how to batch it."
-    dataset: Dataset = 'shapes'      # shapes | shapes_qa | coco | parquet | qa_parquet | folder | text
+    dataset: Dataset = 'shapes'      # shapes | shapes_qa | coco | parquet | qa_parquet | folder | text | babylm
     path: str | None = None          # data root or file (not used by `shapes`, `shapes_qa`)
     n_train: int = 2000              # ShapesCaptions / ShapesQA training samples
     n_val: int = 200                 # validation pairs (a disjoint seed)
@@ -196,18 +196,21 @@ class DataConfig(Config):
     feature_cache: str | None = None # a `bitmar-data cache` folder: train on cached vision tokens (frozen encoder)
     max_skipped_fraction: float = 0.5  # stop when more than this share of the rows read so far could not be used
     max_pixels: int = 64_000_000      # images declaring more pixels are skipped before decoding (decompression bombs)
+    text_share: float = 0.5          # babylm: share of the word budget from text-only batches (the rest: image captions)
     _bounds = {'n_train': '>=1', 'n_val': '>=1', 'val_fraction': '(0,1)', 'image_size': '>=1', 'max_length': '>=2',
                'vocab_size': '>=261', 'num_workers': '>=0', 'text_dropout': '[0,1)',
-               'max_skipped_fraction': '[0,1]', 'max_pixels': '>=1'}
+               'max_skipped_fraction': '[0,1]', 'max_pixels': '>=1', 'text_share': '[0,1]'}
 
     def validate(self):
         if self.dataset not in ('shapes', 'shapes_qa') and not self.path:
             hint = {'coco': 'download it with: bitmar-data coco --dest data/coco', 'parquet': 'pack one with: bitmar-data pack SRC OUT.parquet',
                     'qa_parquet': 'parquet files with question, answer and image_bytes columns; --smoke writes a miniature one',
-                    'folder': 'a folder with captions.csv or captions.jsonl', 'text': 'a folder of *.train and *.dev text files'}[self.dataset]
+                    'folder': 'a folder with captions.csv or captions.jsonl', 'text': 'a folder of *.train and *.dev text files', 'babylm': 'prepare one with: bitmar-data babylm SRC DEST --pairs PAIRS'}[self.dataset]
             raise ConfigError('path', f'data.dataset={self.dataset} needs data.path ({hint})')
+        if self.text_share != 0.5 and self.dataset != 'babylm':
+            raise ConfigError('text_share', 'mixes text-only and image-caption batches: use it with data.dataset=babylm')
         if self.text_dropout and self.dataset != 'parquet': raise ConfigError('text_dropout', 'is applied by the parquet reader: use it with data.dataset=parquet')
-        if self.feature_cache and self.dataset in ('parquet', 'qa_parquet', 'text'):
+        if self.feature_cache and self.dataset in ('parquet', 'qa_parquet', 'text', 'babylm'):
             raise ConfigError('feature_cache', f'needs an indexable dataset (shapes, shapes_qa, coco, folder), not {self.dataset}')
 
 # %% ../nbs/00a_config.ipynb #ee47821e
@@ -322,8 +325,9 @@ class TrainConfig(Config):
         mc = self.model_config()                              # the model section is checked here, before anything is built
         if self.data.feature_cache and (getattr(mc, 'vision_freeze', 'all') != 'all' or self.data.augment):
             raise ConfigError('data.feature_cache', "holds the frozen encoder's tokens of unaugmented images: set model.vision_freeze=all and data.augment=false")
-        if self.data.dataset == 'text' and not getattr(cls, 'text_only', False):
-            raise ConfigError('data.dataset', f'text trains a language model; model.type={self.model["type"]} needs images')
+        if self.data.dataset in ('text', 'babylm') and not getattr(cls, 'text_only', False):
+            what = 'text trains a language model' if self.data.dataset == 'text' else 'babylm mixes in text-only batches'
+            raise ConfigError('data.dataset', f'{what}; model.type={self.model["type"]} needs images')
         if self.data.dataset in QA_DATASETS and not getattr(cls, 'answers_questions', False):
             raise ConfigError('data.dataset', f'{self.data.dataset} holds questions and answers: train a vision-language model '
                                               f'(model.type=vlm), not model.type={self.model["type"]}')

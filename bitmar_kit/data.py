@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #5a4c99eb
 from __future__ import annotations
-import csv, hashlib, io, json, math, os, random, shutil, struct, warnings, zlib
+import csv, hashlib, io, itertools, json, math, os, random, shutil, struct, warnings, zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -20,7 +20,8 @@ __all__ = ['MAX_PIXELS', 'MAX_ASPECT', 'SHAPE_COLORS', 'SHAPE_BACKGROUNDS', 'SHA
            'to_rgb', 'BadSample', 'decode_image', 'skipped', 'shapes_caption', 'ShapesCaptions', 'shapes_question',
            'ShapesQA', 'load_tokenizer', 'train_tokenizer', 'image_transforms', 'Collator', 'ImageTextParquet',
            'QAParquet', 'CocoCaptions', 'download_coco', 'ImageFolderCaptions', 'images_to_parquet', 'TextCorpus',
-           'make_smoke_data', 'cache_features', 'CachedFeatures', 'CachedDataset']
+           'make_smoke_data', 'count_words', 'babylm_files', 'pack_pairs', 'prepare_babylm', 'format_word_table',
+           'MixedStream', 'cache_features', 'CachedFeatures', 'CachedDataset']
 
 # %% ../nbs/00_data.ipynb #d9a2b5f0
 def _stable_seed(*parts) -> int:
@@ -513,6 +514,7 @@ class _ParquetRows(IterableDataset):
                 rows = f.metadata.row_group(g).num_rows; self.groups.append((p, g, start, rows)); start += rows
         self.num_rows, self._split_rows = sum(g[3] for g in self.groups), None   # all rows; rows of the split
         self.skipped_ids: list = []   # ids skipped in this process (workers report theirs through the batches)
+        self.shard = True             # False: every row in every worker and rank (a reader that shards batches itself)
 
     def __len__(self):
         "Rows in this dataset's split (with a split: counted once, reading the id column alone)."
@@ -538,6 +540,7 @@ class _ParquetRows(IterableDataset):
     def _my_groups(self):
         groups = list(self.groups)
         if self.shuffle: random.Random(_stable_seed(self.seed, self.epoch, 'groups')).shuffle(groups)
+        if not self.shard: return groups
         rank, world = _rank_world(); info = get_worker_info()
         wid, nw = (info.id, info.num_workers) if info else (0, 1)
         return groups[rank * nw + wid::world * nw]
@@ -601,15 +604,18 @@ class ImageTextParquet(_ParquetRows):
             return ''
         return caption
 
+    def _sample(self, sid, row: dict) -> dict:
+        "One raw row (from `_rows`) as a sample, or a skipped marker."
+        try:
+            caption = _text(row['caption'])
+            if not caption.strip(): raise BadSample('missing caption', 'null or empty')   # nothing to align the image with
+            out = {'caption': self._caption(sid, caption), 'sample_id': sid}
+            if self.load_images: out['image'] = self._image(row['image'])
+        except BadSample as e: return self._skip(sid, e)
+        return out
+
     def __iter__(self):
-        for sid, row in self._rows():
-            try:
-                caption = _text(row['caption'])
-                if not caption.strip(): raise BadSample('missing caption', 'null or empty')   # nothing to align the image with
-                out = {'caption': self._caption(sid, caption), 'sample_id': sid}
-                if self.load_images: out['image'] = self._image(row['image'])
-            except BadSample as e: yield self._skip(sid, e); continue
-            yield out
+        for sid, row in self._rows(): yield self._sample(sid, row)
 
 # %% ../nbs/00_data.ipynb #11c37865
 class QAParquet(_ParquetRows):
@@ -827,22 +833,23 @@ class TextCorpus(IterableDataset):
                  token_budget: int | None = None,   # stop after exactly this many tokens
                  pattern: str = '*',                # file pattern inside folders (e.g. '*.train')
                  eos_between_lines: bool = True,    # end every line with the eos token
-                 drop_last: bool = False):          # drop the final, shorter block
+                 drop_last: bool = False,           # drop the final, shorter block
+                 shard_workers: bool = True):       # under DataLoader workers, each yields every n-th block
         if isinstance(paths, (str, Path)): paths = [paths]
         self.paths = [str(f) for p in paths for f in (sorted(q for q in Path(p).glob(pattern) if q.is_file()) if Path(p).is_dir() else [Path(p)])]
         missing = [p for p in self.paths if not os.path.isfile(p)]
         if missing or not self.paths: raise FileNotFoundError(f'text files not found: {missing or paths}')
         if block_size < 1: raise ValueError(f'block_size must be positive, got {block_size}')
         self.tokenizer, self.block_size, self.word_budget, self.token_budget = tokenizer, block_size, word_budget, token_budget
-        self.eos, self.drop_last = eos_between_lines, drop_last
+        self.eos, self.drop_last, self.shard_workers = eos_between_lines, drop_last, shard_workers
         self.load_state_dict(None)
 
     def state_dict(self) -> dict:
         "Where the stream stands after the last yielded block: enough to resume exactly."
-        return dict(self._state, buffer=list(self._state['buffer']))
+        return dict(self._state, buffer=list(self._state['buffer']), ends=[list(e) for e in self._state.get('ends', [])])
 
     def load_state_dict(self, state: dict | None):
-        self._state = dict(state) if state else {'file': 0, 'offset': 0, 'words': 0, 'tokens': 0, 'blocks': 0, 'buffer': [], 'done': False}
+        self._state = dict(state) if state else {'file': 0, 'offset': 0, 'words': 0, 'tokens': 0, 'blocks': 0, 'buffer': [], 'ends': [], 'done': False}
 
     def _lines(self, st):
         "Yield (words, text) per line from the saved position, updating st['file'] / st['offset']."
@@ -859,14 +866,17 @@ class TextCorpus(IterableDataset):
 
     def __iter__(self):
         st = self.state_dict(); tok = self.tokenizer
-        info = get_worker_info(); wid, nw = (info.id, info.num_workers) if info else (0, 1)
+        info = get_worker_info(); wid, nw = (info.id, info.num_workers) if info and self.shard_workers else (0, 1)
         eos = [tok.eos_token_id] if self.eos and tok.eos_token_id is not None else []
-        buf = st['buffer']
+        buf, ends, B = st['buffer'], st.setdefault('ends', []), self.block_size   # ends: [token end, words] of lines in buf
 
-        def emit(block):
+        def emit():
+            "The words of the lines that end in the block just cut off; whether this worker yields it."
+            words = sum(w for e, w in ends if e <= B)
+            ends[:] = [[e - B, w] for e, w in ends if e > B]
             st['blocks'] += 1
-            self._state = dict(st, buffer=list(buf))
-            return (st['blocks'] - 1) % nw == wid
+            self._state = dict(st, buffer=list(buf), ends=[list(e) for e in ends])
+            return words, (st['blocks'] - 1) % nw == wid
 
         lines = self._lines(st)
         while not st['done']:
@@ -879,13 +889,14 @@ class TextCorpus(IterableDataset):
                 ids = tok(' '.join(words), add_special_tokens=False)['input_ids'] + eos
                 if self.token_budget is not None:
                     ids = ids[:self.token_budget - st['tokens']]
-                st['words'] += len(words); st['tokens'] += len(ids); buf.extend(ids)
+                st['words'] += len(words); st['tokens'] += len(ids); buf.extend(ids); ends.append([len(buf), len(words)])
                 if (self.word_budget is not None and st['words'] >= self.word_budget) or \
                    (self.token_budget is not None and st['tokens'] >= self.token_budget): st['done'] = True
-            while len(buf) >= self.block_size or (st['done'] and buf and not self.drop_last):
-                block, buf[:] = buf[:self.block_size], buf[self.block_size:]
-                if emit(block): yield {'input_ids': block, 'sample_id': f"block-{st['blocks'] - 1}"}
-            if st['done'] and not buf: self._state = dict(st, buffer=[])
+            while len(buf) >= B or (st['done'] and buf and not self.drop_last):
+                block, buf[:] = buf[:B], buf[B:]
+                words, mine = emit()
+                if mine: yield {'input_ids': block, 'sample_id': f"block-{st['blocks'] - 1}", 'words': words}
+            if st['done'] and not buf: self._state = dict(st, buffer=[], ends=[])
 
 # %% ../nbs/00_data.ipynb #2a9b5b78
 _PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
@@ -998,10 +1009,17 @@ def _smoke_text(dest: Path, n: int, seed: int):
             lines = [_babylm_line(source, shapes[i]['caption'], rng) for i in range(count)]
             (dest / f'{source}.{part}').write_text('\n'.join(lines) + '\n', encoding='utf-8')
 
+def _smoke_babylm(dest: Path, n: int, seed: int, size: int, row_group_size: int):
+    "A BabyLM release as it is downloaded: train_smoke/<source>.train, dev/<source>.dev and multimodal/ image-caption pairs."
+    for d in ('train_smoke', 'dev', 'multimodal'): (dest / d).mkdir(parents=True, exist_ok=True)
+    _smoke_text(dest / 'train_smoke', n, seed)
+    for f in (dest / 'train_smoke').glob('*.dev'): os.replace(f, dest / 'dev' / f.name)
+    _smoke_parquet(dest / 'multimodal', n, seed, size, 0.0, row_group_size)
+
 # %% ../nbs/00_data.ipynb #ea021937
-def make_smoke_data(kind: str,                      # 'parquet', 'qa_parquet', 'coco' or 'text'
+def make_smoke_data(kind: str,                      # 'parquet', 'qa_parquet', 'coco', 'text' or 'babylm'
                     dest: str | Path,               # folder to write (created; the files written here are replaced)
-                    n: int = 64,                    # rows (parquet: image-caption, qa_parquet: QA), images (coco) or lines per source (text)
+                    n: int = 64,                    # rows (parquet: image-caption, qa_parquet: QA), images (coco) or lines per source (text, babylm)
                     seed: int = 0,                  # the same arguments write the same data
                     size: int = 64,                 # image side in pixels
                     corrupt_fraction: float = 0.0,  # parquet: share of rows with bad image bytes (see corrupt_rows.json)
@@ -1009,7 +1027,7 @@ def make_smoke_data(kind: str,                      # 'parquet', 'qa_parquet', '
                     captions_per_image: int = 5     # coco: captions per image, each in different words (1 to 5)
                    ) -> Path:
     "Write a miniature dataset drawn from `ShapesCaptions` in a pipeline's real on-disk format; returns `dest`."
-    kinds = ('parquet', 'qa_parquet', 'coco', 'text')
+    kinds = ('parquet', 'qa_parquet', 'coco', 'text', 'babylm')
     if kind not in kinds: raise ValueError(f'kind must be one of {kinds}, got {kind!r}')
     if n < 1 or size < 32: raise ValueError(f'make_smoke_data needs n >= 1 and size >= 32, got n={n}, size={size}')
     if not 0 <= corrupt_fraction < 1:
@@ -1020,8 +1038,199 @@ def make_smoke_data(kind: str,                      # 'parquet', 'qa_parquet', '
     if kind == 'parquet': _smoke_parquet(dest, n, seed, size, corrupt_fraction, row_group_size)
     elif kind == 'qa_parquet': _smoke_qa(dest, n, seed, size, row_group_size)
     elif kind == 'coco': _smoke_coco(dest, n, seed, size, captions_per_image)
+    elif kind == 'babylm': _smoke_babylm(dest, n, seed, size, row_group_size)
     else: _smoke_text(dest, n, seed)
     return dest
+
+# %% ../nbs/00_data.ipynb #05e20c80
+def count_words(path: str | Path) -> tuple[int, int]: # a text file
+    "(words, non-empty lines) of a text file, words counted as BabyLM counts them: whitespace-separated."
+    words = lines = 0
+    with open(path, 'rb') as f:
+        for raw in f:
+            n = len(raw.decode('utf-8', errors='replace').split())   # the split TextCorpus trains on
+            words += n; lines += n > 0
+    return words, lines
+
+_BABYLM_LAYOUT = ('the BabyLM layout is a folder of text files, one per source: <source>.train (and <source>.dev), '
+                  'e.g. childes.train, bnc_spoken.train, gutenberg.train, open_subtitles.train, simple_wiki.train, '
+                  'switchboard.train')
+
+def babylm_files(src: str | Path) -> tuple[list, list]: # a BabyLM folder: the *.train files, or a release holding one such folder
+    "(train files, dev files) of a BabyLM corpus; dev files sit beside the train files or in a sibling `dev/` folder."
+    src = Path(src)
+    if not src.is_dir(): raise FileNotFoundError(f'{src} is not a folder: {_BABYLM_LAYOUT}')
+    train = sorted(src.glob('*.train'))
+    if not train:
+        dirs = sorted({p.parent for p in src.rglob('*.train')})
+        if len(dirs) > 1:
+            raise ValueError(f"{src} holds *.train files in {len(dirs)} folders ({', '.join(str(d.relative_to(src)) for d in dirs)}): "
+                             f'pass the one to train on as SRC, e.g. {dirs[0]}')
+        if not dirs:
+            seen = sorted(p.name for p in src.iterdir())[:8]
+            raise FileNotFoundError(f"no *.train files in {src} (it holds {', '.join(seen) or 'nothing'}): {_BABYLM_LAYOUT}")
+        train = sorted(dirs[0].glob('*.train'))
+    here = train[0].parent
+    dev = sorted(here.glob('*.dev'))
+    for d in (here.parent / 'dev', src / 'dev'):
+        if not dev and d.is_dir(): dev = sorted(d.glob('*.dev'))
+    return train, dev
+
+# %% ../nbs/00_data.ipynb #f464719b
+def _pair_rows(pairs: Path, image_col: str, caption_col: str) -> Iterator[tuple]:
+    "(encoded image, caption, sample id) of every pair: a parquet file or folder, or a COCO-layout folder."
+    parquets = [pairs] if pairs.suffix == '.parquet' else sorted(pairs.glob('*.parquet')) if pairs.is_dir() else []
+    if parquets:
+        names = _open_parquet(parquets[0]).schema_arrow.names
+        ds = ImageTextParquet(parquets, image_col=image_col, caption_col=caption_col, load_images=False,
+                              id_col='sample_id' if 'sample_id' in names else None)
+        ds.load_images = True                      # read the bytes, decode nothing yet
+        for sid, row in ds._rows(): yield _image_bytes(row['image']), row['caption'], str(sid)
+    elif pairs.is_dir() and (_find(pairs, 'captions_train*.json') or _find(pairs, 'captions_*.json')):
+        for path, caption, sid in CocoCaptions(pairs, load_images=False).records:
+            yield (Path(path).read_bytes() if Path(path).is_file() else b''), caption, f'coco-{sid}'
+    else:
+        raise FileNotFoundError(f'{pairs} holds no image-caption pairs: give a parquet file or folder (an image-bytes column '
+                                f"'{image_col}' and a caption column '{caption_col}'), or a COCO-layout folder "
+                                '(annotations/captions_*.json and its images)')
+
+def pack_pairs(pairs: str | Path,            # parquet file/folder with image bytes, or a COCO-layout folder
+               dest: str | Path,             # the .parquet file to write
+               image_col: str = 'image_bytes', caption_col: str = 'caption', # parquet column names
+               row_group_size: int = 1000) -> dict:
+    "Copy the pairs whose image decodes and whose caption has words into the kit's parquet; {rows, words, dropped}."
+    import pyarrow as pa, pyarrow.parquet as pq
+    schema = pa.schema([('image_bytes', pa.binary()), ('caption', pa.string()), ('sample_id', pa.string())])
+    dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp, out, chunk = dest.with_suffix('.parquet.tmp'), {'rows': 0, 'words': 0, 'dropped': Counter()}, []
+    with pq.ParquetWriter(tmp, schema) as w:
+        for data, caption, sid in _pair_rows(Path(pairs), image_col, caption_col):
+            try:
+                caption = _text(caption)
+                if not caption.split(): raise BadSample('missing caption')
+                decode_image(data)                   # training never meets an image it cannot read
+            except BadSample as e: out['dropped'][e.reason] += 1; continue
+            chunk.append((data, caption, sid)); out['rows'] += 1; out['words'] += len(caption.split())
+            if len(chunk) == row_group_size: w.write_table(pa.table(list(zip(*chunk)), schema=schema)); chunk = []
+        if chunk: w.write_table(pa.table(list(zip(*chunk)), schema=schema))
+    if not out['rows']: tmp.unlink(); raise ValueError(f'none of the pairs in {pairs} has a decodable image and a caption ({dict(out["dropped"])})')
+    os.replace(tmp, dest)
+    return dict(out, dropped=dict(out['dropped']))
+
+# %% ../nbs/00_data.ipynb #6868b86b
+def prepare_babylm(src: str | Path,            # BabyLM text: a folder of <source>.train / <source>.dev files (see `babylm_files`)
+                   dest: str | Path,           # output: text/, pairs/ (with `pairs`), words.csv, manifest.json
+                   pairs: str | Path | None = None, # multimodal track: image-caption pairs (parquet or COCO layout)
+                   image_col: str = 'image_bytes', caption_col: str = 'caption', # parquet column names of `pairs`
+                   row_group_size: int = 1000) -> dict:
+    "Write what `data.dataset=text` / `babylm` trains on into `dest`, counting words per source; returns the manifest."
+    train, dev = babylm_files(src)
+    dest = Path(dest); (dest / 'text').mkdir(parents=True, exist_ok=True)
+    rows = []
+    for f in train + dev:
+        if f.resolve() != (dest / 'text' / f.name).resolve(): shutil.copyfile(f, dest / 'text' / f.name)
+        words, lines = count_words(dest / 'text' / f.name)
+        rows.append({'source': f.stem, 'split': f.suffix[1:], 'words': words, 'lines': lines, 'file': f'text/{f.name}'})
+    text_words = sum(r['words'] for r in rows if r['split'] == 'train')
+    if not text_words: raise ValueError(f"the *.train files in {train[0].parent} hold no words: {_BABYLM_LAYOUT}")
+    man = {'src': str(src), 'sources': rows, 'text_train_words': text_words}
+    if pairs is not None:
+        p = pack_pairs(pairs, dest / 'pairs' / 'pairs.parquet', image_col, caption_col, row_group_size)
+        rows.append({'source': 'image_captions', 'split': 'train', 'words': p['words'], 'lines': p['rows'], 'file': 'pairs/pairs.parquet'})
+        man['pairs'] = {'src': str(pairs), **p}
+    man['train_words'] = sum(r['words'] for r in rows if r['split'] == 'train')
+    with open(dest / 'words.csv', 'w', newline='') as f:
+        w = csv.DictWriter(f, ['source', 'split', 'words', 'lines', 'file']); w.writeheader(); w.writerows(rows)
+    (dest / 'manifest.json').write_text(json.dumps(man, indent=1))
+    return man
+
+def format_word_table(man: dict) -> str: # a `prepare_babylm` manifest
+    "Words per source and split as a printed table."
+    out = [f"{'source':<18}{'split':<7}{'words':>14}{'lines':>12}"]
+    out += [f"{r['source']:<18}{r['split']:<7}{r['words']:>14,}{r['lines']:>12,}" for r in man['sources']]
+    return '\n'.join(out + [f"{'train total':<25}{man['train_words']:>14,}"])
+
+# %% ../nbs/00_data.ipynb #3f9039ee
+def _text_batches(self, budget): # a MixedStream, its text words
+    "Text blocks in batches of the stream's size, with their words."
+    self.text.word_budget = budget; self.text.load_state_dict(None)
+    it = iter(self.text)
+    while rows := list(itertools.islice(it, self.batch_size)): yield rows, sum(r['words'] for r in rows)
+
+def _caption_batches(self, budget): # a MixedStream, its caption words
+    "Raw caption rows (images not decoded) in batches; the caption that crosses the budget is cut to the words left."
+    rows, left = [], budget
+    for sid, row in self.captions._rows():
+        try: words = _text(row['caption']).split()
+        except BadSample: continue                   # the parquet reader would skip it too
+        if not words: continue
+        if left == 0: break
+        if left is not None:
+            words = words[:left]; left -= len(words)
+        rows.append((sid, dict(row, caption=' '.join(words)), len(words)))
+        if len(rows) == self.batch_size: yield rows, sum(r[2] for r in rows); rows = []
+    if rows: yield rows, sum(r[2] for r in rows)
+
+# %% ../nbs/00_data.ipynb #7c90eaac
+class MixedStream(IterableDataset):
+    "Whole batches from text blocks and image-caption rows, interleaved in a word ratio, stopping exactly at a word budget."
+    yields_batches = True   # each item is one batch (a list of samples): the trainer's DataLoader collates it as it is
+    def __init__(self,
+                 text: TextCorpus | None = None,          # text-only blocks (each carries the `words` it completes)
+                 captions: ImageTextParquet | None = None, # image-caption rows (each counts its caption's words)
+                 batch_size: int = 32,                    # rows per batch; a batch holds one kind
+                 word_budget: int | None = None,          # words over both kinds (None: until the data run out)
+                 text_share: float = 0.5):                # share of the words taken from text-only blocks
+        if not 0 <= text_share <= 1: raise ValueError(f'text_share must be in [0, 1], got {text_share}')
+        if (text is None and text_share > 0) or (captions is None and text_share < 1):
+            raise ValueError(f"text_share={text_share} needs {'text' if text is None else 'captions'}: pass it, or set "
+                             f"text_share={0 if text is None else 1}")
+        if batch_size < 1: raise ValueError(f'batch_size must be positive, got {batch_size}')
+        self.text, self.captions, self.batch_size, self.word_budget, self.text_share = text, captions, batch_size, word_budget, text_share
+        if text is not None: text.shard_workers = False     # this stream shards whole batches over workers and ranks
+        if captions is not None: captions.shard = False
+        self.epoch, self.start = 0, 0
+
+    def budgets(self) -> tuple: # (text words, caption words); None when unbounded
+        "The word budget split by `text_share`."
+        if self.word_budget is None: return None, None
+        t = round(self.word_budget * self.text_share)
+        return t, self.word_budget - t
+
+    def set_epoch(self, epoch: int):
+        self.epoch = epoch
+        if self.captions is not None: self.captions.set_epoch(epoch)
+
+    def set_start(self, batches: int): # batches of this epoch this process has already trained
+        "Resume inside an epoch: the stream is a pure function of (epoch, start), so no other state is saved."
+        self.start = batches
+
+    def schedule(self) -> Iterator[tuple]:
+        "Every batch of the epoch in order as (kind, raw rows, words): next comes the kind furthest behind its share."
+        tb, cb = self.budgets()
+        parts = {}   # kind -> [batches, words so far, share]
+        if self.text is not None and self.text_share > 0: parts['text'] = [_text_batches(self, tb), 0, self.text_share]
+        if self.captions is not None and self.text_share < 1: parts['captions'] = [_caption_batches(self, cb), 0, 1 - self.text_share]
+        while parts:
+            kind = min(parts, key=lambda k: (parts[k][1] / parts[k][2], k))   # 'captions' < 'text' breaks ties
+            nxt = next(parts[kind][0], None)
+            if nxt is None: del parts[kind]; continue
+            parts[kind][1] += nxt[1]
+            yield kind, *nxt
+
+    def __iter__(self):
+        rank, world = _rank_world(); info = get_worker_info()
+        wid, nw = (info.id, info.num_workers) if info else (0, 1)
+        for g, (kind, rows, words) in enumerate(self.schedule()):
+            k = g // world - self.start                 # this process's k-th batch from where it starts
+            if g % world != rank or k < 0 or k % nw != wid: continue
+            if kind == 'text': yield rows; continue
+            out = []
+            for sid, row, n in rows:
+                s = self.captions._sample(sid, row)
+                if not s.get('skipped'): s['words'] = n
+                out.append(s)
+            yield out
 
 # %% ../nbs/00_data.ipynb #0388e5ab
 def _key(s): return str(s['image_id']) if 'image_id' in s else str(s['sample_id'])

@@ -515,6 +515,11 @@ def _rows(b: dict) -> int:
         if isinstance(b.get(k), torch.Tensor): return b[k].shape[0]
     return len(b.get('sample_id') or [])
 
+def _words(b: dict) -> list[int]:
+    "Words per row of a batch: the `words` its data set (text blocks), else its captions' whitespace-separated words."
+    if isinstance(b.get('words'), (list, torch.Tensor)): return [int(x) for x in b['words']]
+    return [len(str(x).split()) for x in b['caption']] if isinstance(b.get('caption'), list) else []
+
 def _slice(b: dict, n: int) -> dict:
     "The first `n` rows of every batch entry."
     B = _rows(b)
@@ -598,7 +603,9 @@ class Trainer:
             ds = self.train_data
             if hasattr(ds, 'load_state_dict') and start == 0: ds.load_state_dict(None)
             if hasattr(ds, 'set_epoch'): ds.set_epoch(epoch)
-            return DataLoader(ds, batch_size=self.fetch_rows, **kw), (0 if hasattr(ds, 'state_dict') else start)
+            if hasattr(ds, 'set_start'): ds.set_start(start)            # a stream that resumes from a batch count alone
+            bs = None if getattr(ds, 'yields_batches', False) else self.fetch_rows   # items that are whole batches
+            return DataLoader(ds, batch_size=bs, **kw), (0 if hasattr(ds, 'state_dict') or hasattr(ds, 'set_start') else start)
         n, B, G = len(self.train_data), self.fetch_rows, self.fetch_rows * self.world
         perm = (torch.randperm(n, generator=torch.Generator().manual_seed(c.seed * 7919 + epoch)) if c.data.shuffle
                 else torch.arange(n))
@@ -610,10 +617,10 @@ class Trainer:
     def _trim(self, b: dict, tokens: int, words: int) -> dict | None:
         "Cut a batch to what is left of the word and token budgets (None when nothing is left)."
         t = self.config.train
-        if t.max_words is not None and isinstance(b.get('caption'), list):
+        if t.max_words is not None and _words(b):
             left, cum, keep = t.max_words - words, 0, 0
-            for s in b['caption']:
-                cum += len(str(s).split())
+            for n in _words(b):
+                cum += n
                 if cum > left: break
                 keep += 1
             if keep < _rows(b): b = _slice(b, keep)
@@ -646,7 +653,7 @@ class Trainer:
         finite = True
         for i, b in enumerate(fetched):
             toks += int(b['attention_mask'].sum()) if isinstance(b.get('attention_mask'), torch.Tensor) else 0
-            words += sum(len(str(x).split()) for x in b['caption']) if isinstance(b.get('caption'), list) else 0
+            words += sum(_words(b))
             rows += _rows(b)
             b = {k: (v.to(acc.device, non_blocking=True) if isinstance(v, torch.Tensor) else v) for k, v in b.items()}
             if self.cached:
@@ -784,7 +791,7 @@ class Trainer:
                     if not self._count_rows(b): continue                   # every row of the batch was unreadable
                     if budgets:
                         pend_t = sum(int(x['attention_mask'].sum()) for x in fetched if isinstance(x.get('attention_mask'), torch.Tensor))
-                        pend_w = sum(len(str(w).split()) for x in fetched for w in (x.get('caption') or []))
+                        pend_w = sum(sum(_words(x)) for x in fetched)
                         b = self._trim(b, s['tokens'] + pend_t, s['words'] + pend_w)
                         if b is None: break
                     fetched.append(b)
