@@ -95,11 +95,11 @@ def unpack_ternary(packed:torch.Tensor, # uint8 codes from `pack_ternary`
     codes = (rearrange(c, 'n k -> (n k)')[:shape.numel()].to(torch.int8) - 1).view(shape)
     return codes if scale is None else (codes.float() / scale).to(dtype)
 
-# %% ../nbs/01_bitnet.ipynb #92ee5d76
+# %% ../nbs/01_bitnet.ipynb #1d1e10e6
 import os, ctypes, hashlib, shutil, subprocess, tempfile, time, warnings
 from pathlib import Path
 
-# %% ../nbs/01_bitnet.ipynb #95f996d4
+# %% ../nbs/01_bitnet.ipynb #0c6a5b47
 _TERNARY_CPP = r"""// Exact int8 x ternary matmul for PackedBitLinear: out[M, N] = q[M, K] @ codes[N, K]^T in int32.
 // Weights are 2-bit fields holding code + 1 in {0, 1, 2}: dot(code + 1, a) - sum(a) = dot(code, a), and unsigned x
 // signed byte products fit the instructions' lanes without saturation (vpdpbusd sums in int32; maddubs pairs stay
@@ -108,12 +108,20 @@ _TERNARY_CPP = r"""// Exact int8 x ternary matmul for PackedBitLinear: out[M, N]
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utility>
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
 #if defined(__AVX512VNNI__) && defined(__AVX512VBMI__) && defined(__AVX512BW__)
 #define HAVE_VNNI 1
 #endif
+
+
+// Compile-time loops: the accumulators must stay in registers, and GCC keeps arrays there only when fully unrolled.
+#define INLINE inline __attribute__((always_inline))
+#define LAMBDA_INLINE __attribute__((always_inline))
+template <class F, int... I> static INLINE void unroll_(F &&f, std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>{}), ...); }
+template <int N, class F> static INLINE void unroll(F &&f) { unroll_(f, std::make_integer_sequence<int, N>{}); }
 
 struct Job { const int8_t *a; const int32_t *sum; const uint8_t *w; int64_t lda, Kb, N; int32_t *out; };
 
@@ -178,32 +186,34 @@ static inline void store_rows(const Job &j, __m512i acc, int64_t row, int64_t m,
 // Few tokens: unpack in registers, G groups x T tokens of accumulators.
 template <int G, int T> static void tile_vnni(const Job &j, int64_t g0, int64_t m) {
   __m512i acc[G][T];
-  for (int g = 0; g < G; ++g) for (int t = 0; t < T; ++t) acc[g][t] = _mm512_setzero_si512();
+  unroll<G>([&](auto g) LAMBDA_INLINE { unroll<T>([&](auto t) LAMBDA_INLINE { acc[g][t] = _mm512_setzero_si512(); }); });
   const uint8_t *w = j.w + g0 * j.Kb * 16;
+  const int8_t *a = j.a + m * j.lda;
   for (int64_t b = 0; b < j.Kb; ++b) {
     __m512i wv[G];
-    for (int g = 0; g < G; ++g) wv[g] = unpack16(w + (g * j.Kb + b) * 16);
-    for (int t = 0; t < T; ++t) {
-      const __m512i av = _mm512_set1_epi32(*(const int32_t *)(j.a + (m + t) * j.lda + 4 * b));
-      for (int g = 0; g < G; ++g) acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], wv[g], av);
-    }
+    unroll<G>([&](auto g) LAMBDA_INLINE { wv[g] = unpack16(w + (g * j.Kb + b) * 16); });
+    unroll<T>([&](auto t) LAMBDA_INLINE {
+      const __m512i av = _mm512_set1_epi32(*(const int32_t *)(a + t * j.lda + 4 * b));
+      unroll<G>([&](auto g) LAMBDA_INLINE { acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], wv[g], av); });
+    });
   }
-  for (int g = 0; g < G; ++g) for (int t = 0; t < T; ++t) store_rows(j, acc[g][t], 16 * (g0 + g), m + t, false);
+  unroll<G>([&](auto g) LAMBDA_INLINE { unroll<T>([&](auto t) LAMBDA_INLINE { store_rows(j, acc[g][t], 16 * (g0 + g), m + t, false); }); });
 }
 
 // Many tokens: a block of G groups x KB inputs/4 is unpacked once into wu (L1-sized) and reused by every token tile.
 template <int G, int T> static void tile_pre(const Job &j, const uint8_t *wu, int64_t g0, int64_t m, int64_t b0, int64_t b1) {
   __m512i acc[G][T];
-  for (int g = 0; g < G; ++g) for (int t = 0; t < T; ++t) acc[g][t] = _mm512_setzero_si512();
+  unroll<G>([&](auto g) LAMBDA_INLINE { unroll<T>([&](auto t) LAMBDA_INLINE { acc[g][t] = _mm512_setzero_si512(); }); });
+  const int8_t *a = j.a + m * j.lda;
   for (int64_t b = b0; b < b1; ++b) {
     __m512i wv[G];
-    for (int g = 0; g < G; ++g) wv[g] = _mm512_loadu_si512((const void *)(wu + ((b - b0) * G + g) * 64));
-    for (int t = 0; t < T; ++t) {
-      const __m512i av = _mm512_set1_epi32(*(const int32_t *)(j.a + (m + t) * j.lda + 4 * b));
-      for (int g = 0; g < G; ++g) acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], wv[g], av);
-    }
+    unroll<G>([&](auto g) LAMBDA_INLINE { wv[g] = _mm512_loadu_si512((const void *)(wu + ((b - b0) * G + g) * 64)); });
+    unroll<T>([&](auto t) LAMBDA_INLINE {
+      const __m512i av = _mm512_set1_epi32(*(const int32_t *)(a + t * j.lda + 4 * b));
+      unroll<G>([&](auto g) LAMBDA_INLINE { acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], wv[g], av); });
+    });
   }
-  for (int g = 0; g < G; ++g) for (int t = 0; t < T; ++t) store_rows(j, acc[g][t], 16 * (g0 + g), m + t, b0 > 0);
+  unroll<G>([&](auto g) LAMBDA_INLINE { unroll<T>([&](auto t) LAMBDA_INLINE { store_rows(j, acc[g][t], 16 * (g0 + g), m + t, b0 > 0); }); });
 }
 
 typedef void (*vnni_fn)(const Job &, int64_t, int64_t);
@@ -303,7 +313,7 @@ extern "C" int bitmar_ternary_mm(const int8_t *q, const uint8_t *w, int32_t *out
 }
 """
 
-# %% ../nbs/01_bitnet.ipynb #ec0cb500
+# %% ../nbs/01_bitnet.ipynb #2cc03ee5
 _KERNEL = {}  # the loaded library and its build facts, once per process
 _KERNEL_FLAGS = ['-O3', '-march=native', '-std=c++17', '-shared', '-fPIC']
 
@@ -347,7 +357,7 @@ def ternary_kernel()->ctypes.CDLL|None: # None: no compiler, or turned off with 
     if 'lib' not in _KERNEL: _KERNEL['lib'] = _build_kernel()
     return _KERNEL['lib']
 
-# %% ../nbs/01_bitnet.ipynb #e431ac6b
+# %% ../nbs/01_bitnet.ipynb #b75b1e73
 def kernel_layout(packed:torch.Tensor, # uint8 bytes from `pack_ternary` of an [out, in] weight
                   shape:tuple, # (out_features, in_features)
                  )->torch.Tensor: # uint8 [ceil(out / 16), ceil(in / 4), 16]: 2 bits per weight, as `ternary_matmul` reads them
@@ -364,7 +374,7 @@ def kernel_codes(w:torch.Tensor, # uint8 from `kernel_layout`
     c = (w[..., None] >> _SHIFTS.to(w.device)) & 3
     return (rearrange(c, 'g b i j -> (g i) (b j)')[:shape[0], :shape[1]].to(torch.int8) - 1).contiguous()
 
-# %% ../nbs/01_bitnet.ipynb #940c6603
+# %% ../nbs/01_bitnet.ipynb #72927c8b
 _ISAS = {None: -1, 'c++': 0, 'avx2': 1, 'avx512-vnni': 2}
 
 def ternary_matmul(q:torch.Tensor, # int8 activations [M, K] (CPU)
@@ -405,7 +415,7 @@ def int8_matmul(a:torch.Tensor, # int8 [M, K]
     dt = torch.float32 if a.shape[1] * 128 < 2 ** 24 else torch.float64   # |sum| <= K * 128 when |b| <= 1
     return (a.to(dt) @ b.to(dt)).to(torch.int32)
 
-# %% ../nbs/01_bitnet.ipynb #1c191ee6
+# %% ../nbs/01_bitnet.ipynb #f77f6576
 class PackedBitLinear(nn.Module):
     "Inference BitLinear: 2-bit ternary weights, int8 per-token activations, integer matmul (CPU kernel or torch)."
     def __init__(self, in_features:int, # input width
@@ -439,7 +449,7 @@ class PackedBitLinear(nn.Module):
         new._prepare()
         return new
 
-# %% ../nbs/01_bitnet.ipynb #9265e951
+# %% ../nbs/01_bitnet.ipynb #21a7cb99
 @torch.no_grad()
 def _prepare(self:PackedBitLinear):
     "Build the matmul operand from the 2-bit codes: the kernel layout (dropping `packed`) or the int8 torch copy."
@@ -474,7 +484,7 @@ def resident_bits(self:PackedBitLinear)->float: # bits per weight held by the la
 
 for f in (_prepare, ternary_codes, _add_packed, _load_from_state_dict, resident_bits): setattr(PackedBitLinear, f.__name__, f)
 
-# %% ../nbs/01_bitnet.ipynb #3fbb0212
+# %% ../nbs/01_bitnet.ipynb #a75c7835
 @torch.no_grad()
 def _packed_forward(self:PackedBitLinear, x):
     shape, dtype = x.shape, x.dtype
