@@ -301,9 +301,9 @@ class Attention(nn.Module):
             if past is not None: k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
             q0, kept = q, k
             q, k = apply_rope(q, pos, self.theta), apply_rope(k, key_pos, self.theta)
-        cache = (kept if key_pos is not None and not self.cross else k, v)
-        if joint is not None:   # per-layer conditioning: context keys/values after the self-attention keys
-            n, L = q.shape[2], k.shape[2]
+        cache, L = (kept if key_pos is not None and not self.cross else k, v), k.shape[2]
+        if joint is not None:   # per-layer conditioning: context keys/values (not rotated: position 0) after the self keys
+            n = q.shape[2]
             own = mask if mask is not None else torch.ones(n, L, dtype=torch.bool, device=q.device)
             if mask is None and is_causal: own = own.tril()
             ctx = joint[2] if joint[2] is not None else torch.ones(1, 1, 1, joint[0].shape[2], dtype=torch.bool, device=q.device)
@@ -317,6 +317,7 @@ class Attention(nn.Module):
             if sink is not None:   # queries past the cache's capacity see the sinks from position S+W-1 (StreamingLLM)
                 ns, qs = sink[0], apply_rope(q0, sink[1], self.theta)
                 s[..., :ns] = (qs.to(f) @ k[:, :, :ns].to(f).transpose(-1, -2)) * q.shape[-1] ** -0.5
+                if joint is not None: s[..., L:] = (qs.to(f) @ k[:, :, L:].to(f).transpose(-1, -2)) * q.shape[-1] ** -0.5
             if is_causal: mask = torch.ones(s.shape[-2:], dtype=torch.bool, device=s.device).tril()
             if mask is not None: s = s.masked_fill(~mask, float('-inf'))
             w = s.softmax(-1)
