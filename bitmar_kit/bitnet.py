@@ -425,6 +425,7 @@ class BitTransformer(nn.Module):
         c, sinks = self.config, max(self.config.sink_tokens, Pt)
         windowed = c.window is not None and L0 + P + T > sinks + c.window   # some query cannot see all earlier keys
         if c.causal and not padded and L0 == 0 and Pt == 0 and not windowed: return key_mask, Pt, qpos, None, True
+        if not padded and P + T == 1 and not windowed: return key_mask, Pt, qpos, None, False   # one new token sees every key
         if not (c.causal or padded): return key_mask, Pt, qpos, None, False
         mask = key_mask[:, None, None, :]
         if c.causal: mask = mask & ((kpos <= qpos[:, None]) | ((kpos < Pt) & (qpos[:, None] < Pt)))

@@ -174,12 +174,12 @@ class BitMarOutput:
 def pool_patches(patches:torch.Tensor, # [b, h*w, d] patch tokens, row-major over the grid
                  grid:tuple, # (h, w)
                  k:int=1, # pooling factor: k x k cells are averaged
-                )->torch.Tensor: # [b, (h/k)*(w/k), d]
-    "Average pooling of the patch grid in k x k cells (the BitMar paper's 2 x 2 pooling of DINOv2 patches)."
+                )->torch.Tensor: # [b, ceil(h/k)*ceil(w/k), d]
+    "Average pooling of the patch grid in k x k cells (the BitMar paper's 2 x 2 pooling of DINOv2 patches); edge cells of a grid k does not divide average the patches they hold."
     if k == 1: return patches
     h, w = grid
-    if h % k or w % k: raise ValueError(f"patch_pool={k} does not divide the {h}x{w} patch grid: pick a divisor or change image_size")
-    return rearrange(patches, 'b (h p w q) d -> b (h w) (p q) d', p=k, q=k, w=w // k).mean(2)
+    if h * w != patches.shape[1]: raise ValueError(f"{patches.shape[1]} patch tokens do not fill the {h}x{w} grid")
+    return rearrange(F.avg_pool2d(rearrange(patches, 'b (h w) d -> b d h w', h=h), k, ceil_mode=True), 'b d h w -> b (h w) d')
 
 def _check_ids(ids, vocab_size, what='input_ids'):
     if not torch.is_tensor(ids) or ids.dim() != 2: raise ValueError(f"{what} must be a [batch, seq] LongTensor, got {type(ids).__name__} {getattr(ids, 'shape', '')}")
