@@ -576,6 +576,7 @@ class BitTransformerConfig(Config):
     causal:bool=True # True: decoder (position t sees positions <= t); False: bidirectional encoder
     cross_attention:bool=False # add a cross-attention sub-layer over `context` tokens to every block
     d_context:int|None=None # width of the context tokens (default d_model)
+    layer_context:bool=False # context tokens join every block's self-attention as extra keys/values (per-layer conditioning)
     rope_theta:float=10000.0 # RoPE base
     dropout:float=0.0 # dropout on attention weights and residual branches (training only)
     tie_embeddings:bool=True # the LM head shares the token embedding matrix
@@ -583,27 +584,39 @@ class BitTransformerConfig(Config):
     quantized:bool=True # False: every projection is a plain `nn.Linear` (the full-precision twin)
     norm_eps:float=1e-6 # RMSNorm epsilon (block norms and BitLinear)
     init_std:float=0.02 # std of the token embedding (and of an untied LM head)
+    sink_tokens:int=0 # attention sinks: the first tokens, never evicted from a windowed cache (needs `window`)
+    window:int|None=None # each token attends to the sinks and its `window` most recent tokens (itself included); None: all
     _bounds = {'vocab_size': '>=1', 'd_model': '>=1', 'n_layers': '>=1', 'n_heads': '>=1', 'd_ff': '>=1', 'd_context': '>=1',
-               'rope_theta': '>0', 'dropout': '[0,1)', 'norm_eps': '>0', 'init_std': '>0'}
+               'rope_theta': '>0', 'dropout': '[0,1)', 'norm_eps': '>0', 'init_std': '>0', 'sink_tokens': '>=0', 'window': '>=1'}
 
     def validate(self):
         if self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2:
             raise ConfigError('d_model', f"{self.d_model} must split into n_heads={self.n_heads} heads of even width (RoPE rotates pairs)")
         if self.d_ff is None: self.d_ff = -(-(8 * self.d_model // 3 if self.mlp == 'swiglu' else 4 * self.d_model) // 8) * 8
         if self.d_context is None: self.d_context = self.d_model
+        if self.layer_context and self.cross_attention:
+            raise ConfigError('layer_context', "context enters a cross-attention sub-layer or the self-attention: "
+                                               "set one of cross_attention, layer_context")
+        if self.layer_context and self.d_context != self.d_model:
+            raise ConfigError('d_context', f"{self.d_context}: layer_context feeds the context through the self-attention's "
+                                           f"projections, so d_context must equal d_model={self.d_model}")
+        if self.window is not None and not self.causal:
+            raise ConfigError('window', "a sliding window is a decoder's cache policy: it needs causal=True")
+        if self.sink_tokens and self.window is None:
+            raise ConfigError('sink_tokens', f"{self.sink_tokens} sinks without a window: set window (e.g. 1020) or sink_tokens=0")
 
 # %% ../nbs/01_bitnet.ipynb #15e06530
 def apply_rope(x:torch.Tensor, # [batch, heads, seq, head_dim]
                pos:torch.Tensor, # [seq] absolute positions
                theta:float=10000.0, # RoPE base
               )->torch.Tensor:
-    "Rotary position embedding (rotate-half convention, as in LLaMA), computed in fp32."
-    d = x.shape[-1]
-    inv = theta ** (-torch.arange(0, d, 2, device=x.device, dtype=torch.float32) / d)
-    ang = pos.float()[:, None] * inv
+    "Rotary position embedding (rotate-half convention, as in LLaMA), computed in fp32 (float64 for float64 inputs)."
+    d, f = x.shape[-1], torch.promote_types(x.dtype, torch.float32)
+    inv = theta ** (-torch.arange(0, d, 2, device=x.device, dtype=f) / d)
+    ang = pos.to(f)[:, None] * inv
     cos, sin = ang.cos().repeat(1, 2), ang.sin().repeat(1, 2)
-    x1, x2 = x.float().chunk(2, -1)
-    return (x.float() * cos + torch.cat([-x2, x1], -1) * sin).to(x.dtype)
+    x1, x2 = x.to(f).chunk(2, -1)
+    return (x.to(f) * cos + torch.cat([-x2, x1], -1) * sin).to(x.dtype)
 
 def _linear(cfg): return BitLinear if cfg.quantized else nn.Linear
 
@@ -618,29 +631,56 @@ class Attention(nn.Module):
 
     def _heads(self, t): return rearrange(t, 'b n (h d) -> b h n d', h=self.h)
 
+    def context_kv(self, context:torch.Tensor)->tuple: # [b, s, d_context] -> (keys, values) [b, h, s, head_dim]
+        "Project context tokens to keys and values (no positions)."
+        return self._heads(self.k(context)), self._heads(self.v(context))
+
     def forward(self, x:torch.Tensor, # [b, n, d_model] (normed) queries' input
                 mask:torch.Tensor|None=None, # bool, broadcastable to [b, h, n, keys]; True = attend
-                pos:torch.Tensor|None=None, # [n] absolute positions of the queries (self-attention)
+                pos:torch.Tensor|None=None, # [n] positions of the queries (self-attention)
                 context:torch.Tensor|None=None, # [b, s, d_context] (cross-attention without a cache)
                 past:tuple|None=None, # (keys, values) cached for this layer
                 is_causal:bool=False, # let SDPA apply its own causal mask (no cache, no padding)
                 output_attentions:bool=False, # explicit path, returning the weights
+                key_pos:torch.Tensor|None=None, # [keys] windowed cache: keys are kept before RoPE and rotated at these positions
+                sink:tuple|None=None, # (n, [n_q] positions): the first n keys are scored with the queries rotated there
+                joint:tuple|None=None, # (keys, values, mask [b, 1, 1, s] or None): context keys joining the self-attention
                )->tuple: # (output [b, n, d_model], weights [b, h, n, keys] or None, (keys, values) for the cache)
         q = self._heads(self.q(x))
-        if self.cross: k, v = past if past is not None else (self._heads(self.k(context)), self._heads(self.v(context)))
-        else:
+        if self.cross: k, v = past if past is not None else self.context_kv(context)
+        elif key_pos is None:   # full cache: keys are stored rotated at their positions
             q, k, v = apply_rope(q, pos, self.theta), apply_rope(self._heads(self.k(x)), pos, self.theta), self._heads(self.v(x))
             if past is not None: k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
+        else:                   # windowed cache: keys stored before RoPE, rotated by their place in the cache
+            k, v = self._heads(self.k(x)), self._heads(self.v(x))
+            if past is not None: k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
+            q0, kept = q, k
+            q, k = apply_rope(q, pos, self.theta), apply_rope(k, key_pos, self.theta)
+        cache, L = (kept if key_pos is not None and not self.cross else k, v), k.shape[2]
+        if joint is not None:   # per-layer conditioning: context keys/values (not rotated: position 0) after the self keys
+            n = q.shape[2]
+            own = mask if mask is not None else torch.ones(n, L, dtype=torch.bool, device=q.device)
+            if mask is None and is_causal: own = own.tril()
+            ctx = joint[2] if joint[2] is not None else torch.ones(1, 1, 1, joint[0].shape[2], dtype=torch.bool, device=q.device)
+            shape = (max(own.shape[0] if own.dim() == 4 else 1, ctx.shape[0]), 1, n)
+            mask = torch.cat([own.expand(*shape, L), ctx.expand(*shape, ctx.shape[-1])], -1)
+            k, v, is_causal = torch.cat([k, joint[0]], 2), torch.cat([v, joint[1]], 2), False
         p = self.p if self.training else 0.0
-        if output_attentions:
-            s = (q.float() @ k.float().transpose(-1, -2)) * q.shape[-1] ** -0.5
+        if output_attentions or sink is not None:
+            f = torch.promote_types(q.dtype, torch.float32)   # scores in fp32 (or float64)
+            s = (q.to(f) @ k.to(f).transpose(-1, -2)) * q.shape[-1] ** -0.5
+            if sink is not None:   # queries past the cache's capacity see the sinks from position S+W-1 (StreamingLLM)
+                ns, qs = sink[0], apply_rope(q0, sink[1], self.theta)
+                s[..., :ns] = (qs.to(f) @ k[:, :, :ns].to(f).transpose(-1, -2)) * q.shape[-1] ** -0.5
+                if joint is not None: s[..., L:] = (qs.to(f) @ k[:, :, L:].to(f).transpose(-1, -2)) * q.shape[-1] ** -0.5
             if is_causal: mask = torch.ones(s.shape[-2:], dtype=torch.bool, device=s.device).tril()
             if mask is not None: s = s.masked_fill(~mask, float('-inf'))
             w = s.softmax(-1)
-            out = (F.dropout(w, p, self.training) @ v.float()).to(v.dtype)
+            out = (F.dropout(w, p, self.training) @ v.to(f)).to(v.dtype)
+            if not output_attentions: w = None
         else:
             w, out = None, F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, is_causal=is_causal)
-        return self.o(rearrange(out, 'b h n d -> b n (h d)')), w, (k, v)
+        return self.o(rearrange(out, 'b h n d -> b n (h d)')), w, cache
 
 class MLP(nn.Module):
     "Feed-forward with BitLinear layers: SwiGLU `down(silu(gate(x)) * up(x))` or squared ReLU `down(relu(up(x))^2)`."
@@ -659,13 +699,19 @@ class Block(nn.Module):
         super().__init__()
         norm = lambda: nn.RMSNorm(cfg.d_model, eps=cfg.norm_eps)
         self.norm1, self.attn = norm(), Attention(cfg)
+        self.norm_c = norm() if cfg.layer_context else None   # per-layer conditioning: this block's view of the context
         self.norm_x, self.xattn = (norm(), Attention(cfg, cross=True)) if cfg.cross_attention else (None, None)
         self.norm2, self.mlp = norm(), MLP(cfg)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, mask, pos, is_causal, context, context_mask, past, past_ctx, output_attentions):
-        a, w, kv = self.attn(self.norm1(x), mask, pos, past=past, is_causal=is_causal, output_attentions=output_attentions)
-        x, wx, ckv = x + self.drop(a), None, None
+    def forward(self, x, mask, pos, is_causal, context, context_mask, past, past_ctx, output_attentions, *, key_pos=None, sink=None):
+        joint, ckv, wx = None, None, None
+        if self.norm_c is not None:
+            ckv = past_ctx if past_ctx is not None else self.attn.context_kv(self.norm_c(context))
+            joint = (*ckv, context_mask)
+        a, w, kv = self.attn(self.norm1(x), mask, pos, past=past, is_causal=is_causal, output_attentions=output_attentions,
+                             key_pos=key_pos, sink=sink, joint=joint)
+        x = x + self.drop(a)
         if self.xattn is not None:
             a, wx, ckv = self.xattn(self.norm_x(x), context_mask, context=context, past=past_ctx, output_attentions=output_attentions)
             x = x + self.drop(a)
@@ -675,11 +721,11 @@ class Block(nn.Module):
 @dataclass
 class KVCache:
     "What a `BitTransformer` has seen so far, for incremental decoding; returned by `forward(..., use_cache=True)`."
-    keys:list # per layer: self-attention keys [batch, heads, length, head_dim] (RoPE applied)
+    keys:list # per layer: self-attention keys [batch, heads, length, head_dim] (RoPE applied; before RoPE with a window)
     values:list # per layer: self-attention values [batch, heads, length, head_dim]
     key_mask:torch.Tensor # [batch, length] bool, True for real tokens (prefix included)
     prefix_len:int=0 # how many of the first positions are prefix tokens
-    context_kv:list|None=None # per layer: projected cross-attention (keys, values), computed on the first call
+    context_kv:list|None=None # per layer: projected context (keys, values) (cross-attention or layer_context), first call
     context_mask:torch.Tensor|None=None # [batch, 1, 1, ctx] bool, or None (all valid)
 
     @property
@@ -697,7 +743,7 @@ class BitTransformerOutput:
 
 # %% ../nbs/01_bitnet.ipynb #354cf962
 class BitTransformer(nn.Module):
-    "BitNet b1.58 transformer: decoder (`causal=True`) or encoder; optional cross-attention, prefix tokens, KV cache."
+    "BitNet b1.58 transformer: decoder (`causal=True`) or encoder; optional context, prefix tokens, KV cache (full or sink + window)."
     def __init__(self, config:BitTransformerConfig):
         super().__init__()
         if not isinstance(config, BitTransformerConfig):
@@ -731,21 +777,43 @@ class BitTransformer(nn.Module):
                              + [valid(attention_mask, T, 'attention_mask')], 1)
         padded = (attention_mask is not None or prefix_mask is not None or past is not None) and not bool(key_mask.all())
         qpos, kpos = torch.arange(L0, L0 + P + T, device=dev), torch.arange(L0 + P + T, device=dev)
-        if self.config.causal and not padded and L0 == 0 and Pt == 0: return key_mask, Pt, qpos, None, True
-        if not (self.config.causal or padded): return key_mask, Pt, qpos, None, False
+        c, sinks = self.config, max(self.config.sink_tokens, Pt)
+        windowed = c.window is not None and L0 + P + T > sinks + c.window   # some query cannot see all earlier keys
+        if c.causal and not padded and L0 == 0 and Pt == 0 and not windowed: return key_mask, Pt, qpos, None, True
+        if not padded and P + T == 1 and not windowed: return key_mask, Pt, qpos, None, False   # one new token sees every key
+        if not (c.causal or padded): return key_mask, Pt, qpos, None, False
         mask = key_mask[:, None, None, :]
-        if self.config.causal: mask = mask & ((kpos <= qpos[:, None]) | ((kpos < Pt) & (qpos[:, None] < Pt)))
+        if c.causal: mask = mask & ((kpos <= qpos[:, None]) | ((kpos < Pt) & (qpos[:, None] < Pt)))
+        if windowed: mask = mask & ((kpos < sinks) | (kpos > qpos[:, None] - c.window))
         return key_mask, Pt, qpos, mask | (kpos == qpos[:, None]), False
+
+    def _window(self, N, Pt, qpos):
+        "Windowed cache: (key positions [N], sink spec for `Attention` or None, number of sinks); all None without a window."
+        c = self.config
+        if c.window is None: return None, None, None
+        sinks = max(c.sink_tokens, Pt)
+        last = sinks + c.window - 1   # positions are clamped to [0, S+W-1]
+        sink = (sinks, qpos.clamp(max=last)) if N > last + 1 else None
+        return torch.arange(N, device=qpos.device), sink, sinks
+
+    def _evict(self, keys, values, key_mask, sinks):
+        "Keep the sinks and the window - 1 most recent entries: the next token attends to them and to itself (S + W keys)."
+        N, keep = key_mask.shape[1], self.config.window - 1
+        if N <= sinks + keep: return keys, values, key_mask
+        cut = lambda t, d: torch.cat([t.narrow(d, 0, sinks), t.narrow(d, N - keep, keep)], d)
+        return [cut(k, 2) for k in keys], [cut(v, 2) for v in values], cut(key_mask, 1)
 
     def _context(self, B, context, context_mask, past):
         "Validated context and its mask [b, 1, 1, ctx], or the cached projected keys/values."
         c = self.config
-        if not c.cross_attention:
-            if context is not None: raise ValueError("context given but the model has no cross-attention: build it with BitTransformerConfig(cross_attention=True)")
+        if not (c.cross_attention or c.layer_context):
+            if context is not None:
+                raise ValueError("context given but the model takes none: build it with BitTransformerConfig(cross_attention=True) "
+                                 "(or layer_context=True)")
             return None, None, None
         if context is None:
             if past is None or past.context_kv is None:
-                raise ValueError("this BitTransformer cross-attends: pass context=[batch, ctx, d_context] (or a cache that holds it)")
+                raise ValueError("this BitTransformer reads context: pass context=[batch, ctx, d_context] (or a cache that holds it)")
             return None, past.context_kv, past.context_mask
         if context.dim() != 3 or context.shape[0] != B or context.shape[2] != c.d_context:
             raise ValueError(f"context must be [batch={B}, ctx, d_context={c.d_context}], got {tuple(context.shape)}")
@@ -777,17 +845,41 @@ class BitTransformer(nn.Module):
                 raise ValueError(f"prefix must be [batch={B}, pre, d_model={c.d_model}], got {tuple(prefix.shape)}")
             P, x = prefix.shape[1], torch.cat([prefix.to(x.dtype), x], 1)
         key_mask, Pt, qpos, mask, is_causal = self._masks(B, T, P, past, attention_mask, prefix_mask, input_ids.device)
+        key_pos, sink, sinks = self._window(key_mask.shape[1], Pt, qpos)
         context, ctx_kv, ctx_mask = self._context(B, context, context_mask, past)
         attns, xattns, keys, values, new_ctx = [], [], [], [], []
         for i, blk in enumerate(self.blocks):
             x, w, wx, kv, ckv = blk(x, mask, qpos, is_causal, context, ctx_mask,
                                     (past.keys[i], past.values[i]) if past is not None else None,
-                                    ctx_kv[i] if ctx_kv is not None else None, output_attentions)
+                                    ctx_kv[i] if ctx_kv is not None else None, output_attentions, key_pos=key_pos, sink=sink)
             attns.append(w); xattns.append(wx); keys.append(kv[0]); values.append(kv[1]); new_ctx.append(ckv)
+        if use_cache and c.window is not None: keys, values, key_mask = self._evict(keys, values, key_mask, sinks)
         h = self.norm(x)
         return BitTransformerOutput(
             logits=self.lm_head(h[:, P:]) if self.lm_head is not None else None, hidden_states=h[:, P:],
             attentions=tuple(attns) if output_attentions else None,
             cross_attentions=tuple(xattns) if output_attentions and c.cross_attention else None,
-            past_key_values=KVCache(keys, values, key_mask, Pt, new_ctx if c.cross_attention else None, ctx_mask) if use_cache else None,
+            past_key_values=KVCache(keys, values, key_mask, Pt, new_ctx if c.cross_attention or c.layer_context else None, ctx_mask)
+                            if use_cache else None,
             prefix_states=h[:, :P] if P else None)
+    @torch.no_grad()
+    def generate(self, input_ids:torch.Tensor, # [batch, seq] prompt ids
+                 max_new_tokens:int=32, # tokens to add
+                 eos_token_id:int|None=None, # a row stops there (then repeats it); None: always max_new_tokens
+                 **first, # context, prefix and masks of the first call
+                )->torch.Tensor: # [batch, new] greedy continuation
+        "Greedy decoding in evaluation mode, one cached step per token (a sink + window cache when the config sets `window`)."
+        was = self.training
+        self.eval()
+        try:
+            out, steps = self(input_ids, use_cache=True, **first), []
+            done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+            for _ in range(max_new_tokens):
+                nxt = out.logits[:, -1].argmax(-1)
+                if eos_token_id is not None:
+                    nxt = nxt.masked_fill(done, eos_token_id); done |= nxt == eos_token_id
+                steps.append(nxt)
+                if len(steps) == max_new_tokens or bool(done.all()): break
+                out = self(nxt[:, None], past_key_values=out.past_key_values, use_cache=True)
+        finally: self.train(was)
+        return torch.stack(steps, 1)
