@@ -755,6 +755,7 @@ class BitMarForCausalLM(PreTrainedModel, GenerationMixin):
         return {'input_ids': input_ids, 'attention_mask': attention_mask, 'pixel_values': pixel_values, 'use_cache': True}
 '''
 
+# %% ../nbs/05_model.ipynb #be95f620
 _MODEL_CARD = '''# BitMar (bitmar_kit export)
 
 A BitMar vision-language model (BitNet b1.58 text layers, a vision encoder, an episodic memory), exported by
