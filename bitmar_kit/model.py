@@ -744,13 +744,15 @@ class BitMarForCausalLM(PreTrainedModel, GenerationMixin):
         else:
             am = attention_mask[:, -input_ids.shape[1]:] if attention_mask is not None else None
             out = self.bitmar.decoder(input_ids, am, past_key_values=past, use_cache=bool(use_cache))
+        if out.past_key_values is not None:   # a sliding-window cache evicts: count the tokens seen, not the entries held
+            out.past_key_values.tokens_seen = (getattr(past, 'tokens_seen', 0) if past is not None else 0) + input_ids.shape[1]
         loss = lm_loss(out.logits, labels)[0] if labels is not None else None
         return CausalLMOutputWithPast(loss=loss, logits=out.logits, **{_CACHE: out.past_key_values})
 
     def prepare_inputs_for_generation(self, input_ids, attention_mask=None, pixel_values=None, **kwargs):
         past = kwargs.get('cache', kwargs.get('past_key_values'))
         if isinstance(past, KVCache):   # feed only the tokens the cache has not seen
-            return {'input_ids': input_ids[:, past.length - past.prefix_len:], 'attention_mask': attention_mask,
+            return {'input_ids': input_ids[:, past.tokens_seen:], 'attention_mask': attention_mask,
                     _CACHE: past, 'use_cache': True}
         return {'input_ids': input_ids, 'attention_mask': attention_mask, 'pixel_values': pixel_values, 'use_cache': True}
 '''
