@@ -111,9 +111,15 @@ class ToneCaptions(Dataset):
 
     def __len__(self): return self.n
 
+    def _events(self, rng) -> list: return [TONE_EVENTS[k] for k in rng.integers(0, len(TONE_EVENTS), rng.integers(1, self.max_events + 1))]
+
+    def caption(self, i:int) -> str:
+        "The caption of sample `i`, without drawing its audio (for tokenizers)"
+        return ' then '.join(self._events(np.random.default_rng([self.seed, i])))
+
     def scene(self, i:int) -> tuple: # (waveform, caption)
         rng = np.random.default_rng([self.seed, i])
-        events = [TONE_EVENTS[k] for k in rng.integers(0, len(TONE_EVENTS), rng.integers(1, self.max_events + 1))]
+        events = self._events(rng)
         n = round(self.seconds * SAMPLE_RATE); slot = n // len(events)
         wave = (rng.standard_normal(n) * 0.01).astype(np.float32)                  # a little background hiss
         for j, e in enumerate(events):

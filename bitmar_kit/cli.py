@@ -24,6 +24,10 @@ __all__ = ['set_seed', 'build_tokenizer', 'FromStart', 'build_data', 'build_mode
            'summarize', 'format_summary', 'smoke_overrides', 'train_vision', 'train', 'parse_train_args', 'train_cli',
            'eval_cli', 'data_cli', 'attention_cli']
 
+# %% ../nbs/09_cli.ipynb #57622369
+from .config import AUDIO_DATASETS, PROCEDURAL_DATASETS
+from .audio import ToneCaptions, AudioTextParquet, AudioFolderCaptions, make_audio_smoke_data
+
 # %% ../nbs/09_cli.ipynb
 def set_seed(seed: int):
     "Seed python, numpy and torch (model initialisation happens after this)."
@@ -32,7 +36,8 @@ def set_seed(seed: int):
 def _is_main() -> bool: return int(os.environ.get('RANK', '0')) == 0
 
 def _image_sets(cfg: TrainConfig) -> tuple:
-    "(train, val) image-caption datasets of `cfg.data`."
+    "(train, val) image-caption datasets of `cfg.data` (audio-caption ones for audio data)."
+    if cfg.data.dataset in AUDIO_DATASETS: return _audio_sets(cfg)
     d, p = cfg.data, Path(cfg.data.path or '.')
     tf_train, tf = image_transforms(d.image_size, train=d.augment, hflip=d.hflip), image_transforms(d.image_size)
     if d.dataset in ('shapes', 'shapes_qa'):
@@ -80,6 +85,7 @@ def _texts(cfg: TrainConfig, train, limit: int = 20000):
         return (line for f in files for line in f.read_text(errors='replace').splitlines()[:limit] if line.strip())
     if d.dataset == 'parquet':
         return (s['caption'] for _, s in zip(range(limit), ImageTextParquet(train.paths, load_images=False)) if 'caption' in s)
+    if d.dataset in AUDIO_DATASETS: return _audio_texts(cfg, train, limit)
     ds = train.dataset if isinstance(train, torch.utils.data.Subset) else train
     was = getattr(ds, 'load_images', None)
     if was is not None: ds.load_images = False
@@ -90,6 +96,9 @@ def _texts(cfg: TrainConfig, train, limit: int = 20000):
 def build_tokenizer(cfg: TrainConfig, train=None, resuming: bool = False):
     "The run's tokenizer: a named one, the run folder's own when resuming, or a BPE trained on the training text."
     d, tok_dir = cfg.data, cfg.run_dir / 'tokenizer'
+    tower = getattr(model_class(cfg.model['type']), 'tower_tokenizer', None) if cfg.model else None
+    tok = tower(cfg.model_config()) if tower is not None else None
+    if tok is not None: return tok                             # a pretrained text tower brings its own
     if d.tokenizer: return load_tokenizer(d.tokenizer)
     if resuming and (tok_dir / 'tokenizer.json').is_file(): return load_tokenizer(str(tok_dir))
     tok = train_tokenizer(_texts(cfg, train), vocab_size=d.vocab_size)
@@ -118,6 +127,32 @@ def build_data(cfg: TrainConfig, tokenizer=None, resuming: bool = False) -> dict
         train, val = _image_sets(cfg)
         tok = tokenizer or build_tokenizer(cfg, train, resuming)
     return {'train': train, 'val': val, 'tokenizer': tok, 'collate': Collator(tok, max_length=d.max_length)}
+
+# %% ../nbs/09_cli.ipynb #c917879e
+def _audio_sets(cfg: TrainConfig) -> tuple:
+    "(train, val) audio-caption datasets of `cfg.data`: procedural tones, parquet files, or a folder with captions.csv."
+    d, p = cfg.data, Path(cfg.data.path or '.')
+    kw = dict(max_seconds=d.audio_seconds, n_mels=d.n_mels)
+    if d.dataset == 'tones':
+        return (ToneCaptions(d.n_train, d.audio_seconds, seed=cfg.seed, n_mels=d.n_mels),
+                ToneCaptions(d.n_val, d.audio_seconds, seed=cfg.seed + 10_000, n_mels=d.n_mels))
+    if d.dataset == 'audio_folder':
+        full = AudioFolderCaptions(p, **kw)
+        n_val = max(1, int(len(full) * d.val_fraction))
+        perm = torch.randperm(len(full), generator=torch.Generator().manual_seed(cfg.seed)).tolist()
+        return torch.utils.data.Subset(full, perm[n_val:]), torch.utils.data.Subset(full, perm[:n_val])
+    pk = dict(shuffle=d.shuffle, seed=cfg.seed, **kw)
+    if (p / 'train').is_dir():
+        return AudioTextParquet(p / 'train', **pk), (AudioTextParquet(p / 'val', **kw) if (p / 'val').is_dir() else None)
+    return (AudioTextParquet(p, split='train', val_fraction=d.val_fraction, **pk),
+            AudioTextParquet(p, split='val', val_fraction=d.val_fraction, **kw))
+
+def _audio_texts(cfg: TrainConfig, train, limit: int) -> list:
+    "Training captions of an audio dataset for a tokenizer, read without decoding any audio."
+    if cfg.data.dataset == 'audio_parquet':
+        return [s['caption'] for _, s in zip(range(limit), AudioTextParquet(train.paths, load_audio=False)) if 'caption' in s]
+    if cfg.data.dataset == 'tones': return [train.caption(i) for i in range(min(len(train), limit))]
+    return [train.dataset.rows[i]['caption'] for i in train.indices[:limit]]   # a Subset of AudioFolderCaptions
 
 # %% ../nbs/09_cli.ipynb #8a7abc0e
 def build_model(cfg: TrainConfig, tokenizer) -> torch.nn.Module:
@@ -187,7 +222,7 @@ class RunExistsError(ConfigError):
 def check_run(cfg: TrainConfig, overwrite: bool = False) -> bool: # whether the run will resume
     "Check that the run can start and finish before anything is written; returns whether it resumes."
     d, c = cfg.data, cfg.checkpoint
-    if d.dataset not in ('shapes', 'shapes_qa') and not Path(d.path).exists():
+    if d.dataset not in PROCEDURAL_DATASETS and not Path(d.path).exists():
         raise ConfigError('data.path', f"{d.path!r} does not exist: point data.path at your data, or try the pipeline first with --smoke")
     vf = getattr(cfg.model_config(), 'vision_from', None)
     if vf and not Path(vf).exists():
@@ -324,7 +359,7 @@ def _smoke_config(source, overrides, env=None) -> tuple:
     ov = {k: v for k, v in ov.items() if k not in user}
     write = None
     d = cfg0.data
-    if d.dataset not in ('shapes', 'shapes_qa') and 'data.path' not in user and not Path(d.path).exists():
+    if d.dataset not in PROCEDURAL_DATASETS and 'data.path' not in user and not Path(d.path).exists():
         if d.dataset == 'folder': raise ConfigError('data.path', f'{d.path!r} does not exist (--smoke writes no image folders: give data.path)')
         write = cfg0.run_dir / 'smoke_data'
         ov['data.path'] = str(write)
@@ -360,7 +395,8 @@ def train(cfg: TrainConfig,          # a resolved config (see `load_config`)
     resuming = check_run(cfg, overwrite) if smoke_data is None else False
     if overwrite and _is_main() and cfg.run_dir.exists(): shutil.rmtree(cfg.run_dir)
     if smoke_data is not None:
-        if _is_main() and not Path(smoke_data).exists(): make_smoke_data(cfg.data.dataset, smoke_data, n=160, seed=cfg.seed)
+        if _is_main() and not Path(smoke_data).exists():
+            (make_audio_smoke_data if cfg.data.dataset in AUDIO_DATASETS else make_smoke_data)(cfg.data.dataset, smoke_data, n=160, seed=cfg.seed)
         resuming = check_run(cfg, overwrite)
     train_vision(cfg, smoke=smoke or smoke_data is not None)
     set_seed(cfg.seed)

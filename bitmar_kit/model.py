@@ -625,13 +625,13 @@ def _push_to_hub(self, repo_id:str, # 'user/name' on the Hugging Face Hub
         self.save_pretrained(d)
         return api.upload_folder(repo_id=repo_id, folder_path=d, commit_message=commit_message)
 
-# %% ../nbs/05_model.ipynb #51ada16e
+# %% ../nbs/05_model.ipynb #6d165b94
 import contextvars
 from types import SimpleNamespace
 from .audio import AudioEncoder
 from .data import Collator
 
-# %% ../nbs/05_model.ipynb #fabb643e
+# %% ../nbs/05_model.ipynb #3993eca5
 @dataclass
 class AlignmentConfig(BitMarConfig):
     "`BitMarConfig` plus an `AlignmentModel`'s towers: image and/or audio, and a BitNet or pretrained transformers text tower."
@@ -665,7 +665,7 @@ def _alignment_config(config) -> AlignmentConfig:
     if isinstance(config, dict): return AlignmentConfig.from_dict(config)
     raise TypeError(f"config must be an AlignmentConfig, a BitMarConfig, a dict or a preset name, got {type(config).__name__}")
 
-# %% ../nbs/05_model.ipynb #aba76b66
+# %% ../nbs/05_model.ipynb #b30ad545
 _SAVED_TOWERS = contextvars.ContextVar('saved_towers', default=None)   # set while from_pretrained rebuilds a saved model
 
 def _tower_source(spec:str) -> str:
@@ -785,7 +785,7 @@ class AlignmentModel(_DualEncoder):
                 tid = getattr(self.tokenizer, f'{k}_token_id', None)
                 if tid is not None: setattr(self.config, f'{k}_token_id', int(tid))
 
-# %% ../nbs/05_model.ipynb #8a6479a6
+# %% ../nbs/05_model.ipynb #1a8270d8
 @_method(AlignmentModel, '_text')
 def _align_text(self, input_ids, attention_mask=None, output_attentions=False):
     "(text encoder output, unnormalised text embedding [b, embed_dim]) from the BitNet or the pretrained tower"
@@ -815,7 +815,9 @@ def _align_encode_image(self, images=None, dim=None, features=None):
     if self.vision is None: raise ValueError("this AlignmentModel has no image tower: build it with towers='image' or 'image+audio'")
     return _DualEncoder.encode_image(self, images, dim, features)
 
-# %% ../nbs/05_model.ipynb #06fa0e4d
+AlignmentModel.tower_tokenizer = staticmethod(tower_tokenizer)   # the CLI asks the model type for its text tower's tokenizer
+
+# %% ../nbs/05_model.ipynb #0edda715
 @_method(AlignmentModel, 'forward')
 def _align_forward(self, batch:dict|None=None, output_attentions:bool=False, **kwargs)->AlignmentOutput:
     "Alignment losses and embeddings of a batch with text and images and/or audio (both: audio-image too)."
@@ -879,12 +881,14 @@ def _align_grad_ckpt(self, enable:bool=True):
     if self.vision is not None: self.vision.set_grad_checkpointing(enable)
     return self
 
-# %% ../nbs/05_model.ipynb #ffdd8901
+# %% ../nbs/05_model.ipynb #5d1eb08a
 @_method(AlignmentModel, 'save_pretrained')
 def _align_save_pretrained(self, save_dir, tokenizer=True)->Path:
     "`BitMar.save_pretrained`, plus the configs of pretrained towers (text_tower/, audio_tower/) so that loading needs no hub."
     d = _save_pretrained(self, save_dir, tokenizer)
-    if self.config.hf_text: self.text_encoder.model.config.save_pretrained(d / 'text_tower')
+    if self.config.hf_text:
+        self.text_encoder.model.config.save_pretrained(d / 'text_tower')
+        if tokenizer and self.tokenizer is not None: self.tokenizer.save_pretrained(str(d / 'text_tower'))   # beside its model's config
     if self.audio is not None and self.audio.kind == 'whisper': self.audio.backbone.config.save_pretrained(d / 'audio_tower')
     return d
 
@@ -902,7 +906,7 @@ def _align_from_pretrained(cls, path, device=None, tokenizer=None):
     if tokenizer is None and any((d / f).is_file() for f in _TOKENIZER_FILES):
         if config.hf_text:
             from transformers import AutoTokenizer
-            tokenizer = AutoTokenizer.from_pretrained(str(d))
+            tokenizer = AutoTokenizer.from_pretrained(str(d / 'text_tower' if (d / 'text_tower' / 'tokenizer_config.json').is_file() else d))
         else:
             from bitmar_kit.data import load_tokenizer
             tokenizer = load_tokenizer(str(d))
