@@ -24,7 +24,7 @@ __all__ = ['set_seed', 'build_tokenizer', 'FromStart', 'build_data', 'build_mode
            'summarize', 'format_summary', 'smoke_overrides', 'train_vision', 'train', 'parse_train_args', 'train_cli',
            'eval_cli', 'data_cli', 'attention_cli']
 
-# %% ../nbs/09_cli.ipynb #57622369
+# %% ../nbs/09_cli.ipynb #5c74fe2b
 from .config import AUDIO_DATASETS, PROCEDURAL_DATASETS
 from .audio import ToneCaptions, AudioTextParquet, AudioFolderCaptions, make_audio_smoke_data
 
@@ -128,7 +128,7 @@ def build_data(cfg: TrainConfig, tokenizer=None, resuming: bool = False) -> dict
         tok = tokenizer or build_tokenizer(cfg, train, resuming)
     return {'train': train, 'val': val, 'tokenizer': tok, 'collate': Collator(tok, max_length=d.max_length)}
 
-# %% ../nbs/09_cli.ipynb #c917879e
+# %% ../nbs/09_cli.ipynb #20bf2552
 def _audio_sets(cfg: TrainConfig) -> tuple:
     "(train, val) audio-caption datasets of `cfg.data`: procedural tones, parquet files, or a folder with captions.csv."
     d, p = cfg.data, Path(cfg.data.path or '.')
@@ -283,6 +283,7 @@ def summarize(cfg: TrainConfig, data: dict, n_captions: int = 6, verbose: bool =
                           for s, g in zip(samples, gen)]
     elif m['n_images']:
         out['chance_R@1'], out['chance_R@5'] = 1 / m['n_images'], min(5 / m['n_images'], 1.0)
+        if cfg.data.dataset in AUDIO_DATASETS: out['retrieved'] = 'audio'   # the summary says audio clips, not images
         if 'token_accuracy' in m: out['unigram_token_accuracy'] = unigram_token_accuracy(data['train'], val, data['collate'])
         if hasattr(model, 'caption'):
             samples = _first(val, n_captions)
@@ -299,9 +300,10 @@ def format_summary(s: dict) -> str:
     pct = lambda k: f'{s[k]:6.2%}' if k in s else '   n/a'
     lines = ['']
     if 'i2t_R@1' in s:
-        lines += [f"Validation retrieval on {s.get('n_images', '?')} images (chance R@1 = {s['chance_R@1']:.2%}, R@5 = {s['chance_R@5']:.2%})",
-                  f"  image -> text  R@1 {pct('i2t_R@1')}  R@5 {pct('i2t_R@5')}",
-                  f"  text -> image  R@1 {pct('t2i_R@1')}  R@5 {pct('t2i_R@5')}"]
+        what, many = ('audio', 'audio clips') if s.get('retrieved') == 'audio' else ('image', 'images')
+        lines += [f"Validation retrieval on {s.get('n_images', '?')} {many} (chance R@1 = {s['chance_R@1']:.2%}, R@5 = {s['chance_R@5']:.2%})",
+                  f"  {what} -> text  R@1 {pct('i2t_R@1')}  R@5 {pct('i2t_R@5')}",
+                  f"  text -> {what}  R@1 {pct('t2i_R@1')}  R@5 {pct('t2i_R@5')}"]
         sizes = sorted({int(k.rsplit('@', 1)[1]) for k in s if k.startswith('t2i_R@1@')}, reverse=True)
         if sizes: lines.append('  Matryoshka sizes (t2i R@1): ' + ', '.join(f"{d}: {s[f't2i_R@1@{d}']:.2%}" for d in sizes))
     if 'token_accuracy' in s:
