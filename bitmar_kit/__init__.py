@@ -69,6 +69,7 @@ _ENTRY_POINTS = {   # module -> the names `import bitmar_kit as bk` exposes from
     'config': ['TrainConfig', 'load_config'],
     'bitnet': ['BitLinear', 'BitTransformerConfig', 'BitTransformer', 'bitnetify'],
     'vision': ['VisionEncoder'],
+    'audio': ['AudioEncoder', 'AudioTextParquet', 'ToneCaptions', 'log_mel'],
     'memory': ['EpisodicMemory'],
     'losses': ['ContrastiveLoss', 'MatryoshkaLoss', 'AlignmentLoss'],
     'model': ['BitMarConfig', 'BitMar', 'AlignmentModel'],

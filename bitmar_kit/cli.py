@@ -24,6 +24,10 @@ __all__ = ['set_seed', 'build_tokenizer', 'FromStart', 'build_data', 'build_mode
            'summarize', 'format_summary', 'smoke_overrides', 'word_report', 'train_vision', 'train', 'parse_train_args',
            'train_cli', 'eval_cli', 'data_cli', 'attention_cli', 'export_cli']
 
+# %% ../nbs/09_cli.ipynb #5c74fe2b
+from .config import AUDIO_DATASETS, PROCEDURAL_DATASETS
+from .audio import ToneCaptions, AudioTextParquet, AudioFolderCaptions, make_audio_smoke_data
+
 # %% ../nbs/09_cli.ipynb
 def set_seed(seed: int):
     "Seed python, numpy and torch (model initialisation happens after this)."
@@ -32,7 +36,8 @@ def set_seed(seed: int):
 def _is_main() -> bool: return int(os.environ.get('RANK', '0')) == 0
 
 def _image_sets(cfg: TrainConfig) -> tuple:
-    "(train, val) image-caption datasets of `cfg.data`."
+    "(train, val) image-caption datasets of `cfg.data` (audio-caption ones for audio data)."
+    if cfg.data.dataset in AUDIO_DATASETS: return _audio_sets(cfg)
     d, p = cfg.data, Path(cfg.data.path or '.')
     tf_train, tf = image_transforms(d.image_size, train=d.augment, hflip=d.hflip), image_transforms(d.image_size)
     if d.dataset in ('shapes', 'shapes_qa'):
@@ -83,6 +88,7 @@ def _texts(cfg: TrainConfig, train, limit: int = 20000):
         return itertools.chain(lines, caps)
     if d.dataset == 'parquet':
         return (s['caption'] for _, s in zip(range(limit), ImageTextParquet(train.paths, load_images=False)) if 'caption' in s)
+    if d.dataset in AUDIO_DATASETS: return _audio_texts(cfg, train, limit)
     ds = train.dataset if isinstance(train, torch.utils.data.Subset) else train
     was = getattr(ds, 'load_images', None)
     if was is not None: ds.load_images = False
@@ -93,6 +99,9 @@ def _texts(cfg: TrainConfig, train, limit: int = 20000):
 def build_tokenizer(cfg: TrainConfig, train=None, resuming: bool = False):
     "The run's tokenizer: a named one, the run folder's own when resuming, or a BPE trained on the training text."
     d, tok_dir = cfg.data, cfg.run_dir / 'tokenizer'
+    tower = getattr(model_class(cfg.model['type']), 'tower_tokenizer', None) if cfg.model else None
+    tok = tower(cfg.model_config()) if tower is not None else None
+    if tok is not None: return tok                             # a pretrained text tower brings its own
     if d.tokenizer: return load_tokenizer(d.tokenizer)
     if resuming and (tok_dir / 'tokenizer.json').is_file(): return load_tokenizer(str(tok_dir))
     tok = train_tokenizer(_texts(cfg, train), vocab_size=d.vocab_size)
@@ -132,6 +141,32 @@ def build_data(cfg: TrainConfig, tokenizer=None, resuming: bool = False) -> dict
         train, val = _image_sets(cfg)
         tok = tokenizer or build_tokenizer(cfg, train, resuming)
     return {'train': train, 'val': val, 'tokenizer': tok, 'collate': Collator(tok, max_length=d.max_length)}
+
+# %% ../nbs/09_cli.ipynb #20bf2552
+def _audio_sets(cfg: TrainConfig) -> tuple:
+    "(train, val) audio-caption datasets of `cfg.data`: procedural tones, parquet files, or a folder with captions.csv."
+    d, p = cfg.data, Path(cfg.data.path or '.')
+    kw = dict(max_seconds=d.audio_seconds, n_mels=d.n_mels)
+    if d.dataset == 'tones':
+        return (ToneCaptions(d.n_train, d.audio_seconds, seed=cfg.seed, n_mels=d.n_mels),
+                ToneCaptions(d.n_val, d.audio_seconds, seed=cfg.seed + 10_000, n_mels=d.n_mels))
+    if d.dataset == 'audio_folder':
+        full = AudioFolderCaptions(p, **kw)
+        n_val = max(1, int(len(full) * d.val_fraction))
+        perm = torch.randperm(len(full), generator=torch.Generator().manual_seed(cfg.seed)).tolist()
+        return torch.utils.data.Subset(full, perm[n_val:]), torch.utils.data.Subset(full, perm[:n_val])
+    pk = dict(shuffle=d.shuffle, seed=cfg.seed, **kw)
+    if (p / 'train').is_dir():
+        return AudioTextParquet(p / 'train', **pk), (AudioTextParquet(p / 'val', **kw) if (p / 'val').is_dir() else None)
+    return (AudioTextParquet(p, split='train', val_fraction=d.val_fraction, **pk),
+            AudioTextParquet(p, split='val', val_fraction=d.val_fraction, **kw))
+
+def _audio_texts(cfg: TrainConfig, train, limit: int) -> list:
+    "Training captions of an audio dataset for a tokenizer, read without decoding any audio."
+    if cfg.data.dataset == 'audio_parquet':
+        return [s['caption'] for _, s in zip(range(limit), AudioTextParquet(train.paths, load_audio=False)) if 'caption' in s]
+    if cfg.data.dataset == 'tones': return [train.caption(i) for i in range(min(len(train), limit))]
+    return [train.dataset.rows[i]['caption'] for i in train.indices[:limit]]   # a Subset of AudioFolderCaptions
 
 # %% ../nbs/09_cli.ipynb #8a7abc0e
 def build_model(cfg: TrainConfig, tokenizer) -> torch.nn.Module:
@@ -201,7 +236,7 @@ class RunExistsError(ConfigError):
 def check_run(cfg: TrainConfig, overwrite: bool = False) -> bool: # whether the run will resume
     "Check that the run can start and finish before anything is written; returns whether it resumes."
     d, c = cfg.data, cfg.checkpoint
-    if d.dataset not in ('shapes', 'shapes_qa') and not Path(d.path).exists():
+    if d.dataset not in PROCEDURAL_DATASETS and not Path(d.path).exists():
         raise ConfigError('data.path', f"{d.path!r} does not exist: point data.path at your data, or try the pipeline first with --smoke")
     vf = getattr(cfg.model_config(), 'vision_from', None)
     if vf and not Path(vf).exists():
@@ -262,6 +297,7 @@ def summarize(cfg: TrainConfig, data: dict, n_captions: int = 6, verbose: bool =
                           for s, g in zip(samples, gen)]
     elif m['n_images']:
         out['chance_R@1'], out['chance_R@5'] = 1 / m['n_images'], min(5 / m['n_images'], 1.0)
+        if cfg.data.dataset in AUDIO_DATASETS: out['retrieved'] = 'audio'   # the summary says audio clips, not images
         captions = data['train'].captions if isinstance(data['train'], MixedStream) else data['train']
         if 'token_accuracy' in m: out['unigram_token_accuracy'] = unigram_token_accuracy(captions, val, data['collate'])
         if hasattr(model, 'caption'):
@@ -279,9 +315,10 @@ def format_summary(s: dict) -> str:
     pct = lambda k: f'{s[k]:6.2%}' if k in s else '   n/a'
     lines = ['']
     if 'i2t_R@1' in s:
-        lines += [f"Validation retrieval on {s.get('n_images', '?')} images (chance R@1 = {s['chance_R@1']:.2%}, R@5 = {s['chance_R@5']:.2%})",
-                  f"  image -> text  R@1 {pct('i2t_R@1')}  R@5 {pct('i2t_R@5')}",
-                  f"  text -> image  R@1 {pct('t2i_R@1')}  R@5 {pct('t2i_R@5')}"]
+        what, many = ('audio', 'audio clips') if s.get('retrieved') == 'audio' else ('image', 'images')
+        lines += [f"Validation retrieval on {s.get('n_images', '?')} {many} (chance R@1 = {s['chance_R@1']:.2%}, R@5 = {s['chance_R@5']:.2%})",
+                  f"  {what} -> text  R@1 {pct('i2t_R@1')}  R@5 {pct('i2t_R@5')}",
+                  f"  text -> {what}  R@1 {pct('t2i_R@1')}  R@5 {pct('t2i_R@5')}"]
         sizes = sorted({int(k.rsplit('@', 1)[1]) for k in s if k.startswith('t2i_R@1@')}, reverse=True)
         if sizes: lines.append('  Matryoshka sizes (t2i R@1): ' + ', '.join(f"{d}: {s[f't2i_R@1@{d}']:.2%}" for d in sizes))
     if 'token_accuracy' in s:
@@ -339,7 +376,7 @@ def _smoke_config(source, overrides, env=None) -> tuple:
     ov = {k: v for k, v in ov.items() if k not in user}
     write = None
     d = cfg0.data
-    if d.dataset not in ('shapes', 'shapes_qa') and 'data.path' not in user and not Path(d.path).exists():
+    if d.dataset not in PROCEDURAL_DATASETS and 'data.path' not in user and not Path(d.path).exists():
         if d.dataset == 'folder': raise ConfigError('data.path', f'{d.path!r} does not exist (--smoke writes no image folders: give data.path)')
         write = cfg0.run_dir / 'smoke_data'
         ov['data.path'] = str(write)
@@ -350,7 +387,8 @@ from .evaluation import FigureCallback   # the figures a run writes at the visua
 
 # %% ../nbs/09_cli.ipynb #12892a21
 def _smoke_data(cfg: TrainConfig, dest: Path):
-    "Miniature data of the config's format in `dest`; BabyLM data go through `prepare_babylm`, as `bitmar-data babylm` does."
+    "Miniature data of the config's format in `dest` (audio too); BabyLM data go through `prepare_babylm`, as `bitmar-data babylm` does."
+    if cfg.data.dataset in AUDIO_DATASETS: return make_audio_smoke_data(cfg.data.dataset, dest, n=160, seed=cfg.seed)
     if cfg.data.dataset not in ('text', 'babylm'): return make_smoke_data(cfg.data.dataset, dest, n=160, seed=cfg.seed)
     raw = make_smoke_data('babylm', Path(dest).parent / f'{Path(dest).name}_raw', n=160, seed=cfg.seed)
     prepare_babylm(raw, dest, pairs=raw / 'multimodal' if cfg.data.dataset == 'babylm' else None)

@@ -11,10 +11,10 @@ from typing import Any, Iterable, Literal
 import yaml
 
 # %% auto #0
-__all__ = ['MODEL_TYPES', 'Dataset', 'QA_DATASETS', 'ENV_KEYS', 'ConfigError', 'coerce', 'Config', 'config_from_dict',
-           'register_model', 'model_class', 'model_config', 'DataConfig', 'OptimConfig', 'LoopConfig',
-           'CheckpointConfig', 'EvalConfig', 'LogConfig', 'TrainConfig', 'preset_dirs', 'list_presets', 'preset_path',
-           'parse_override', 'load_config', 'save_config']
+__all__ = ['MODEL_TYPES', 'Dataset', 'QA_DATASETS', 'AUDIO_DATASETS', 'PROCEDURAL_DATASETS', 'ENV_KEYS', 'ConfigError', 'coerce',
+           'Config', 'config_from_dict', 'register_model', 'model_class', 'model_config', 'DataConfig', 'OptimConfig',
+           'LoopConfig', 'CheckpointConfig', 'EvalConfig', 'LogConfig', 'TrainConfig', 'preset_dirs', 'list_presets',
+           'preset_path', 'parse_override', 'load_config', 'save_config']
 
 # %% ../nbs/00a_config.ipynb #175d5012
 class ConfigError(ValueError, TypeError):
@@ -173,13 +173,15 @@ def model_config(section: dict,              # a run's `model:` section: type, p
     return config_from_dict(cls, {**(presets[preset] if preset else {}), **fill, **s}, 'model.')
 
 # %% ../nbs/00a_config.ipynb #f444d744
-Dataset = Literal['shapes', 'shapes_qa', 'coco', 'parquet', 'qa_parquet', 'folder', 'text', 'babylm']
+Dataset = Literal['shapes', 'shapes_qa', 'coco', 'parquet', 'qa_parquet', 'folder', 'text', 'babylm', 'tones', 'audio_parquet', 'audio_folder']
 QA_DATASETS = ('shapes_qa', 'qa_parquet')   # question-answer samples: trained by models that answer (`answers_questions`)
+AUDIO_DATASETS = ('tones', 'audio_parquet', 'audio_folder')   # audio-caption samples: trained by models with an audio tower
+PROCEDURAL_DATASETS = ('shapes', 'shapes_qa', 'tones')        # drawn on the fly: no data.path
 
 @dataclass
 class DataConfig(Config):
     "What to train on and how to batch it."
-    dataset: Dataset = 'shapes'      # shapes | shapes_qa | coco | parquet | qa_parquet | folder | text | babylm
+    dataset: Dataset = 'shapes'      # shapes | shapes_qa | coco | parquet | qa_parquet | folder | text | babylm | tones | audio_parquet | audio_folder
     path: str | None = None          # data root or file (not used by `shapes`, `shapes_qa`)
     n_train: int = 2000              # ShapesCaptions / ShapesQA training samples
     n_val: int = 200                 # validation pairs (a disjoint seed)
@@ -197,20 +199,25 @@ class DataConfig(Config):
     max_skipped_fraction: float = 0.5  # stop when more than this share of the rows read so far could not be used
     max_pixels: int = 64_000_000      # images declaring more pixels are skipped before decoding (decompression bombs)
     text_share: float = 0.5          # babylm: share of the word budget from text-only batches (the rest: image captions)
+    audio_seconds: float = 1.0       # audio clips are cropped or padded (with a mask) to this length
+    n_mels: int = 128                # log-mel bins of audio features (80 for Whisper tiny..small encoders)
     _bounds = {'n_train': '>=1', 'n_val': '>=1', 'val_fraction': '(0,1)', 'image_size': '>=1', 'max_length': '>=2',
-               'vocab_size': '>=261', 'num_workers': '>=0', 'text_dropout': '[0,1)',
-               'max_skipped_fraction': '[0,1]', 'max_pixels': '>=1', 'text_share': '[0,1]'}
+               'vocab_size': '>=261', 'num_workers': '>=0', 'text_dropout': '[0,1)', 'max_skipped_fraction': '[0,1]',
+               'max_pixels': '>=1', 'text_share': '[0,1]', 'audio_seconds': '>0', 'n_mels': '>=1'}
 
     def validate(self):
-        if self.dataset not in ('shapes', 'shapes_qa') and not self.path:
+        if self.dataset not in PROCEDURAL_DATASETS and not self.path:
             hint = {'coco': 'download it with: bitmar-data coco --dest data/coco', 'parquet': 'pack one with: bitmar-data pack SRC OUT.parquet',
                     'qa_parquet': 'parquet files with question, answer and image_bytes columns; --smoke writes a miniature one',
-                    'folder': 'a folder with captions.csv or captions.jsonl', 'text': 'a folder of *.train and *.dev text files', 'babylm': 'prepare one with: bitmar-data babylm SRC DEST --pairs PAIRS'}[self.dataset]
+                    'folder': 'a folder with captions.csv or captions.jsonl', 'text': 'a folder of *.train and *.dev text files',
+                    'babylm': 'prepare one with: bitmar-data babylm SRC DEST --pairs PAIRS',
+                    'audio_parquet': 'parquet files with audio_bytes and caption columns; --smoke writes a miniature one',
+                    'audio_folder': 'a folder of audio files with captions.csv (file_name, caption)'}[self.dataset]
             raise ConfigError('path', f'data.dataset={self.dataset} needs data.path ({hint})')
         if self.text_share != 0.5 and self.dataset != 'babylm':
             raise ConfigError('text_share', 'mixes text-only and image-caption batches: use it with data.dataset=babylm')
         if self.text_dropout and self.dataset != 'parquet': raise ConfigError('text_dropout', 'is applied by the parquet reader: use it with data.dataset=parquet')
-        if self.feature_cache and self.dataset in ('parquet', 'qa_parquet', 'text', 'babylm'):
+        if self.feature_cache and self.dataset in ('parquet', 'qa_parquet', 'text', 'babylm', *AUDIO_DATASETS):
             raise ConfigError('feature_cache', f'needs an indexable dataset (shapes, shapes_qa, coco, folder), not {self.dataset}')
 
 # %% ../nbs/00a_config.ipynb #ee47821e
@@ -328,13 +335,18 @@ class TrainConfig(Config):
         if self.data.dataset in ('text', 'babylm') and not getattr(cls, 'text_only', False):
             what = 'text trains a language model' if self.data.dataset == 'text' else 'babylm mixes in text-only batches'
             raise ConfigError('data.dataset', f'{what}; model.type={self.model["type"]} needs images')
+        if self.data.dataset in AUDIO_DATASETS and 'audio' not in getattr(mc, 'towers', ''):
+            raise ConfigError('data.dataset', f'{self.data.dataset} holds audio and captions: train a model with an audio tower '
+                                              f'(model.type=alignment, model.towers=audio), not model.type={self.model["type"]}'
+                                              + (f' with towers={mc.towers}' if hasattr(mc, 'towers') else ''))
         if self.data.dataset in QA_DATASETS and not getattr(cls, 'answers_questions', False):
             raise ConfigError('data.dataset', f'{self.data.dataset} holds questions and answers: train a vision-language model '
                                               f'(model.type=vlm), not model.type={self.model["type"]}')
 
     def model_config(self, vocab_size: int | None = None): # the tokenizer's length (default: the preset's or the section's)
         "The model section as its typed config, with image_size, max_length and vocab_size filled from the data."
-        return model_config(self.model, {'image_size': self.data.image_size, 'max_length': self.data.max_length, 'vocab_size': vocab_size})
+        return model_config(self.model, {'image_size': self.data.image_size, 'max_length': self.data.max_length, 'vocab_size': vocab_size,
+                                         'audio_seconds': self.data.audio_seconds, 'n_mels': self.data.n_mels})
 
 # %% ../nbs/00a_config.ipynb #99a6f057
 ENV_KEYS = {'BITMAR_ENABLE_FAST_EVAL': 'eval.fast_eval', 'BITMAR_ENABLE_FULL_EVAL': 'eval.full_eval',

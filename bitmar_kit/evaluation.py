@@ -581,12 +581,15 @@ def collect(model, # honours encode_image / encode_text (and optionally forward 
         if 'input_ids' not in batch:
             raise ValueError(f"batches need 'input_ids' (got {sorted(batch)}): give the Collator a tokenizer")
         b = _to(batch, dev); B = len(batch['sample_id'])
-        text_only = 'image' not in batch                           # text only (e.g. BabyLM blocks): losses and metrics alone
+        item = 'image' if 'image' in batch else 'audio' if 'audio' in batch else None   # what the captions describe
+        text_only = item is None                                   # text only (e.g. BabyLM blocks): losses and metrics alone
         if text_only and txt_emb: raise ValueError("the dataset mixes image-caption and text-only samples: evaluate them as two datasets")
         ids = [str(x) for x in (batch.get('image_id') or batch['sample_id'])] if not text_only else []
         new = [i for i, k in enumerate(ids) if k not in keys and ids.index(k) == i]
         if new and not text_only:
-            img_emb.append(model.encode_image(b['image'][new]).float().cpu()); images.append(batch['image'][new].cpu())
+            emb = model.encode_image(b['image'][new]) if item == 'image' else \
+                  model.encode_audio(b['audio'][new], b['audio_mask'][new] if 'audio_mask' in b else None)   # audio clips: audio-text retrieval
+            img_emb.append(emb.float().cpu()); images.append(batch[item][new].cpu())
             for i in new: keys[ids[i]] = len(keys); refs.append([])
         if not text_only: txt_emb.append(model.encode_text(b['input_ids'], b['attention_mask']).float().cpu())
         for i, k in enumerate(ids):

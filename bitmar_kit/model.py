@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['PRESETS', 'BitMarConfig', 'masked_mean', 'CrossModalFusion', 'BitMarOutput', 'pool_patches', 'shared_rows', 'BitMar',
-           'state_tensors', 'load_state_tensors', 'AlignmentModel', 'kit_sources']
+           'state_tensors', 'load_state_tensors', 'AlignmentConfig', 'HFTextTower', 'HFTextCollator', 'tower_tokenizer',
+           'AlignmentOutput', 'AlignmentModel', 'kit_sources']
 
 # %% ../nbs/05_model.ipynb #b1a63fd8
 import json, math, os, random, tempfile, warnings
@@ -644,42 +645,297 @@ def _push_to_hub(self, repo_id:str, # 'user/name' on the Hugging Face Hub
         self.save_pretrained(d)
         return api.upload_folder(repo_id=repo_id, folder_path=d, commit_message=commit_message)
 
+# %% ../nbs/05_model.ipynb #6d165b94
+import contextvars
+from types import SimpleNamespace
+from .audio import AudioEncoder
+from .data import Collator
+
+# %% ../nbs/05_model.ipynb #3993eca5
+@dataclass
+class AlignmentConfig(BitMarConfig):
+    "`BitMarConfig` plus an `AlignmentModel`'s towers: image and/or audio, and a BitNet or pretrained transformers text tower."
+    towers:Literal['image', 'audio', 'image+audio']='image' # what is aligned with text (both: audio-image too)
+    audio_backbone:str='tiny' # AudioEncoder backbone: 'tiny', 'hf:openai/whisper-base', a local folder
+    audio_pretrained:bool=False # load the audio backbone's published weights when the model is first built
+    audio_freeze:Literal['none', 'all']|int='none' # 'none', 'all', or the number of last audio blocks that train
+    audio_pooling:Literal['cls', 'mean', 'attention']='attention' # audio embedding from the frame tokens (padding masked)
+    audio_seconds:float=1.0 # clip length the audio tower takes (the data's `audio_seconds`)
+    n_mels:int|None=None # mel bins (None: the audio backbone's; the data's `n_mels` when trained from a run config)
+    text_backbone:str='bitnet' # 'bitnet' (the kit's encoder, from scratch), 'hf:<id>', or a local transformers folder
+    text_pretrained:bool=True # hf text towers: load the published weights (False: random weights from its config)
+    text_pooling:Literal['mean', 'cls', 'pooler']='mean' # masked mean, first token, or the model's pooler (CLIP: end token)
+    text_freeze:Literal['none', 'all']|int='none' # pretrained text towers: 'none', 'all', or the number of last layers that train
+    _bounds = {**BitMarConfig._bounds, 'audio_seconds': '>0', 'n_mels': '>=1', 'audio_freeze': '>=0', 'text_freeze': '>=0'}
+
+    def validate(self):
+        super().validate()
+        if self.text_backbone == 'bitnet' and (self.text_pooling != 'mean' or self.text_freeze != 'none'):
+            raise ConfigError('text_pooling' if self.text_pooling != 'mean' else 'text_freeze',
+                              "applies to pretrained text towers: set text_backbone to 'hf:<id>' or a folder, or leave it at mean / none")
+
+    @property
+    def hf_text(self) -> bool: return self.text_backbone != 'bitnet'
+
+def _alignment_config(config) -> AlignmentConfig:
+    "An `AlignmentConfig` from a config, its dict, a preset name or a plain `BitMarConfig`."
+    if isinstance(config, str): return AlignmentConfig.preset(config)
+    if isinstance(config, AlignmentConfig): return config
+    if isinstance(config, BitMarConfig): return AlignmentConfig.from_dict(config.to_dict())
+    if isinstance(config, dict): return AlignmentConfig.from_dict(config)
+    raise TypeError(f"config must be an AlignmentConfig, a BitMarConfig, a dict or a preset name, got {type(config).__name__}")
+
+# %% ../nbs/05_model.ipynb #b30ad545
+_SAVED_TOWERS = contextvars.ContextVar('saved_towers', default=None)   # set while from_pretrained rebuilds a saved model
+
+def _tower_source(spec:str) -> str:
+    "A hub id or local folder from 'hf:<id>' / a path"
+    return spec[3:] if spec.startswith('hf:') else str(Path(spec).expanduser())
+
+def _hf_load(kind, spec:str, pretrained:bool, **kw):
+    "`kind.from_pretrained` of a hub id or folder, offline when the hub is unreachable; an error that names the fixes"
+    from bitmar_kit.vision import _hub_offline
+    name = _tower_source(spec)
+    local = Path(name).is_dir()
+    try:
+        if local or pretrained: return kind.from_pretrained(name, local_files_only=not local and _hub_offline(), **kw)
+        from transformers import AutoConfig, AutoModel
+        return AutoModel.from_config(AutoConfig.from_pretrained(name, local_files_only=_hub_offline()))
+    except OSError as e:
+        raise OSError(f"cannot load {spec!r}: {str(e)[:200]}. Fixes: a local folder (save_pretrained of the model and its "
+                      f"tokenizer), or run once with hub access (then it is cached)") from None
+
+def _layers(model:nn.Module) -> nn.ModuleList:
+    "The longest ModuleList of a transformers encoder: its layers (BERT: encoder.layer; CLIP: encoder.layers)"
+    lists = [m for m in model.modules() if isinstance(m, nn.ModuleList)]
+    if not lists: raise ValueError(f"{type(model).__name__} has no list of layers: use a transformer encoder")
+    return max(lists, key=len)
+
+class HFTextTower(nn.Module):
+    "A pretrained `transformers` text encoder (BERT, MiniLM, CLIP text, a local folder) with pooling and freezing."
+    def __init__(self, spec:str, # 'hf:<id>' or a local folder (model and tokenizer)
+                 pretrained:bool=True, # load the published weights (False: random, from its config)
+                 pooling:str='mean', # 'mean', 'cls' or 'pooler'
+                 freeze:str|int='none', # 'none', 'all', or the number of last layers that train
+                ):
+        super().__init__()
+        from transformers import AutoModel
+        saved = _SAVED_TOWERS.get()
+        if saved is not None and (saved / 'text_tower' / 'config.json').is_file():   # a saved AlignmentModel: config only
+            from transformers import AutoConfig
+            model = AutoModel.from_config(AutoConfig.from_pretrained(saved / 'text_tower'))
+        else: model = _hf_load(AutoModel, spec, pretrained)
+        self.model = getattr(model, 'text_model', model)                            # CLIPModel -> its text half
+        self.spec, self.pooling, self.freeze = spec, pooling, freeze
+        self.layers, self.dim = _layers(self.model), self.model.config.hidden_size
+        if isinstance(freeze, int) and freeze > len(self.layers): raise ValueError(f"text_freeze={freeze} but {spec!r} has {len(self.layers)} layers")
+        for p in self.model.parameters(): p.requires_grad_(freeze == 'none')
+        if isinstance(freeze, int):
+            for m in self.layers[len(self.layers) - freeze:] if freeze else []: m.requires_grad_(True)
+            for n, p in self.model.named_parameters():
+                if freeze and ('final_layer_norm' in n or n.startswith('pooler')): p.requires_grad_(True)
+        self.train(self.training)
+
+    def train(self, mode:bool=True):
+        "Like `nn.Module.train`, but frozen layers stay in eval mode (no dropout)"
+        nn.Module.train(self, mode)
+        if mode and self.freeze != 'none':
+            self.model.eval()
+            if isinstance(self.freeze, int):
+                for m in self.layers[len(self.layers) - self.freeze:] if self.freeze else []: m.train()
+        return self
+
+    def forward(self, input_ids, attention_mask=None, output_attentions:bool=False) -> tuple: # (SimpleNamespace(hidden_states, attentions), pooled [b, dim])
+        if attention_mask is None: attention_mask = torch.ones_like(input_ids)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.freeze != 'all'):
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_attentions=output_attentions)
+        h = out.last_hidden_state
+        pooled = masked_mean(h, attention_mask) if self.pooling == 'mean' else h[:, 0] if self.pooling == 'cls' else out.pooler_output
+        if pooled is None: raise ValueError(f"{self.spec!r} has no pooler: use text_pooling='mean' or 'cls'")
+        return SimpleNamespace(hidden_states=h, attentions=list(getattr(out, 'attentions', None) or [])), pooled
+
+class HFTextCollator(Collator):
+    "A `Collator` whose captions get the tokenizer's own special tokens ([CLS] ... [SEP] for BERT), as the pretrained tower expects."
+    def _encode_text(self, texts):
+        ids = self.tokenizer(list(texts), add_special_tokens=True, truncation=bool(self.max_length), max_length=self.max_length)['input_ids']
+        return ids, [list(s) for s in ids]
+
+def tower_tokenizer(config) -> object|None:
+    "The tokenizer of a config's pretrained text tower (None for the BitNet tower, which trains its own)."
+    c = _alignment_config(config) if not isinstance(config, AlignmentConfig) else config
+    if not c.hf_text: return None
+    from transformers import AutoTokenizer
+    return _hf_load(AutoTokenizer, c.text_backbone, True)
+
 # %% ../nbs/05_model.ipynb #f8c608a9
+@dataclass
+class AlignmentOutput(BitMarOutput):
+    "`BitMarOutput` plus the audio embeddings of an `AlignmentModel` with an audio tower."
+    audio_emb:torch.Tensor|None=None # [batch, embed_dim] L2-normalised audio embeddings (None without audio)
+
 @register_model('alignment')
 class AlignmentModel(_DualEncoder):
-    "The Pixmo dual encoder: vision encoder and BitNet text encoder projected to one (4096-d) space, trained with CLIP + MRL."
-    config_class = BitMarConfig
-    def __init__(self, config:BitMarConfig|dict|str='pixmo', # a config, its dict, or a preset name
+    "The Pixmo dual encoder: image and/or audio towers and a BitNet or pretrained text tower, projected to one space, trained with CLIP + MRL."
+    config_class = AlignmentConfig
+    def __init__(self, config:AlignmentConfig|BitMarConfig|dict|str='pixmo', # a config, its dict, or a preset name
                  tokenizer=None):
-        super().__init__(config, tokenizer)
+        c = _alignment_config(config)
+        # the shared builder makes a vision tower and a BitNet text tower: small stand-ins where this model uses others
+        base = replace(c, **({} if 'image' in c.towers else dict(vision_backbone='tiny', vision_pretrained=False, image_size=28,
+                                                                  vision_memory_tokens=0, vision_freeze='none')),
+                       **(dict(encoder_layers=1) if c.hf_text else {}))
+        super().__init__(base, None if c.hf_text else tokenizer)
+        self.config = replace(c, **{k: getattr(self.config, k) for k in ('pad_token_id', 'bos_token_id', 'eos_token_id')})
         if self.align is None: raise ValueError("AlignmentModel needs contrastive_weight > 0 or mrl_weight > 0")
+        if 'image' not in c.towers: self.vision = self.vision_proj = self.image_pool = self.image_head = None
+        self.audio = self.audio_head = None
+        if 'audio' in c.towers:
+            saved = _SAVED_TOWERS.get()
+            spec = str(saved / 'audio_tower') if saved is not None and (saved / 'audio_tower').is_dir() else c.audio_backbone
+            self.audio = AudioEncoder(spec, pretrained=c.audio_pretrained and saved is None, pooling=c.audio_pooling,
+                                      freeze=c.audio_freeze, max_seconds=c.audio_seconds, n_mels=c.n_mels)
+            da = self.audio.embed_dim
+            self.audio_head = nn.Sequential(nn.LayerNorm(da), nn.Linear(da, c.vision_hidden), nn.GELU(), nn.Linear(c.vision_hidden, c.embed_dim))
+        if c.hf_text:
+            self.text_encoder = HFTextTower(c.text_backbone, c.text_pretrained and _SAVED_TOWERS.get() is None, c.text_pooling, c.text_freeze)
+            self.text_head = nn.Linear(self.text_encoder.dim, c.embed_dim, bias=False)
+            self.tokenizer = tokenizer if tokenizer is not None else tower_tokenizer(c)
+            self.collator = HFTextCollator(self.tokenizer, max_length=c.max_length)
+            for k in ('pad', 'bos', 'eos'):
+                tid = getattr(self.tokenizer, f'{k}_token_id', None)
+                if tid is not None: setattr(self.config, f'{k}_token_id', int(tid))
 
-    def forward(self, batch:dict|None=None, output_attentions:bool=False, **kwargs)->BitMarOutput:
-        "Alignment loss and embeddings of an image-text batch."
-        b = {**(batch or {}), **kwargs}
-        images, feats = _images(b)
-        if 'input_ids' not in b or (images is None and feats is None):
-            raise ValueError(f"AlignmentModel needs 'input_ids' and 'image' (or 'features') in the batch; got keys {sorted(b)}")
-        oa = bool(output_attentions or b.get('output_attentions', False))
-        enc, text_emb = self._text(b['input_ids'], b.get('attention_mask'), oa)
+# %% ../nbs/05_model.ipynb #1a8270d8
+@_method(AlignmentModel, '_text')
+def _align_text(self, input_ids, attention_mask=None, output_attentions=False):
+    "(text encoder output, unnormalised text embedding [b, embed_dim]) from the BitNet or the pretrained tower"
+    if not self.config.hf_text: return _DualEncoder._text(self, input_ids, attention_mask, output_attentions)
+    _check_ids(input_ids, self.text_encoder.model.config.vocab_size)
+    enc, pooled = self.text_encoder(input_ids, attention_mask, output_attentions)
+    return enc, self.text_head(pooled)
+
+@_method(AlignmentModel, '_audio_embedding')
+def _audio_embedding(self, audio, audio_mask=None, output_attentions=False):
+    "(unnormalised audio embedding [b, embed_dim], AudioOutput) of log-mel features [b, n_mels, frames]"
+    if self.audio is None: raise ValueError("this AlignmentModel has no audio tower: build it with towers='audio' or 'image+audio'")
+    a = self.audio(audio, audio_mask, output_attentions=output_attentions)
+    return self.audio_head(a.pooled), a
+
+@_method(AlignmentModel, 'encode_audio')
+def _encode_audio(self, audio:torch.Tensor, # [b, n_mels, frames] log-mel features (`bitmar_kit.audio.log_mel`)
+                  audio_mask:torch.Tensor|None=None, # [b, frames] True on real audio
+                  dim:int|None=None, # MRL size
+                 )->torch.Tensor: # [b, dim] L2-normalised
+    "Retrieval embeddings of audio clips."
+    return self._dim(self._audio_embedding(audio, audio_mask)[0], dim)
+
+@_method(AlignmentModel, 'encode_image')
+def _align_encode_image(self, images=None, dim=None, features=None):
+    "Retrieval embeddings of images (the model needs an image tower)."
+    if self.vision is None: raise ValueError("this AlignmentModel has no image tower: build it with towers='image' or 'image+audio'")
+    return _DualEncoder.encode_image(self, images, dim, features)
+
+AlignmentModel.tower_tokenizer = staticmethod(tower_tokenizer)   # the CLI asks the model type for its text tower's tokenizer
+
+# %% ../nbs/05_model.ipynb #0edda715
+@_method(AlignmentModel, 'forward')
+def _align_forward(self, batch:dict|None=None, output_attentions:bool=False, **kwargs)->AlignmentOutput:
+    "Alignment losses and embeddings of a batch with text and images and/or audio (both: audio-image too)."
+    b = {**(batch or {}), **kwargs}
+    images, feats = _images(b) if self.vision is not None else (None, None)
+    audio = b.get('audio') if self.audio is not None else None
+    if 'input_ids' not in b or (images is None and feats is None and audio is None):
+        want = ' or '.join(["'image' (or 'features')"] * (self.vision is not None) + ["'audio'"] * (self.audio is not None))
+        raise ValueError(f"AlignmentModel needs 'input_ids' and {want} in the batch; got keys {sorted(b)}")
+    oa = bool(output_attentions or b.get('output_attentions', False))
+    enc, text_emb = self._text(b['input_ids'], b.get('attention_mask'), oa)
+    t, loss, losses, attn = F.normalize(text_emb.float(), dim=-1), 0., {}, {'encoder': list(enc.attentions)} if oa else None
+    image_emb = audio_emb = None
+    if images is not None or feats is not None:
         img_tokens, v = self._vision(images, feats, oa)
         image_emb = self._image_embedding(img_tokens)
         loss, losses = self._alignment(image_emb, text_emb)
-        i, t = F.normalize(image_emb.float(), dim=-1), F.normalize(text_emb.float(), dim=-1)
-        metrics = {'cross_modal_similarity': (i * t).sum(-1).mean().detach(), 'logit_scale': self.logit_scale.detach().exp()}
-        attn = {'encoder': list(enc.attentions), 'vision': list(v.attentions or [])} if oa else None
-        return BitMarOutput(loss=loss, losses=losses, image_emb=i, text_emb=t, attentions=attn, metrics=metrics)
+        if oa: attn['vision'] = list(v.attentions or [])
+    if audio is not None:
+        audio_emb, a = self._audio_embedding(audio, b.get('audio_mask'), oa)
+        pre = '' if image_emb is None else 'audio_'             # alone, audio-text losses take the usual names
+        pairs = [(pre, text_emb)] + ([('audio_image_', image_emb)] if image_emb is not None else [])
+        for p, other in pairs:
+            l, ls = self._alignment(audio_emb, other)
+            loss = loss + l; losses.update({p + k: v for k, v in ls.items()})
+        if oa: attn['audio'] = list(a.attentions or [])
+    i = F.normalize(image_emb.float(), dim=-1) if image_emb is not None else None
+    au = F.normalize(audio_emb.float(), dim=-1) if audio_emb is not None else None
+    first = i if i is not None else au
+    metrics = {'cross_modal_similarity': (first * t).sum(-1).mean().detach(), 'logit_scale': self.logit_scale.detach().exp()}
+    return AlignmentOutput(loss=loss, losses=losses, image_emb=i, text_emb=t, audio_emb=au, attentions=attn, metrics=metrics)
 
-    def feature_cache_step(self, batch:dict, # a whole accumulated batch (image or features, input_ids, attention_mask)
-                           micro_batch:int, # rows held in one autograd graph
-                          )->tuple: # (detached loss, detached losses)
-        "Backward of the alignment loss over the whole batch, one micro-batch graph at a time (every row is a negative of every other)."
-        images, feats = _images(batch)
-        vis = {'images': images} if images is not None else {'features': feats}
-        txt = {'input_ids': batch['input_ids'], 'attention_mask': batch.get('attention_mask', torch.ones_like(batch['input_ids']))}
-        enc_img = lambda d: self._image_embedding(self._vision(d.get('images'), d.get('features'))[0])
-        enc_txt = lambda d: self._text(d['input_ids'], d['attention_mask'])[1]
-        return feature_cache_backward(self._alignment, enc_img, enc_txt, vis, txt, micro_batch)
+@_method(AlignmentModel, 'feature_cache_step')
+def _align_feature_cache_step(self, batch:dict, # a whole accumulated batch (image, features or audio; input_ids, attention_mask)
+                              micro_batch:int, # rows held in one autograd graph
+                             )->tuple: # (detached loss, detached losses)
+    "Backward of the alignment loss over the whole batch, one micro-batch graph at a time (every row is a negative of every other)."
+    images, feats = _images(batch) if self.vision is not None else (None, None)
+    txt = {'input_ids': batch['input_ids'], 'attention_mask': batch.get('attention_mask', torch.ones_like(batch['input_ids']))}
+    enc_txt = lambda d: self._text(d['input_ids'], d['attention_mask'])[1]
+    if images is None and feats is None:                         # audio-text
+        mask = batch.get('audio_mask')
+        if mask is None: mask = torch.ones(batch['audio'].shape[0], batch['audio'].shape[-1], dtype=torch.bool, device=batch['audio'].device)
+        enc_aud = lambda d: self._audio_embedding(d['audio'], d['audio_mask'])[0]
+        return feature_cache_backward(self._alignment, enc_aud, enc_txt, {'audio': batch['audio'], 'audio_mask': mask}, txt, micro_batch)
+    vis = {'images': images} if images is not None else {'features': feats}
+    enc_img = lambda d: self._image_embedding(self._vision(d.get('images'), d.get('features'))[0])
+    return feature_cache_backward(self._alignment, enc_img, enc_txt, vis, txt, micro_batch)
+
+@_method(AlignmentModel, 'no_weight_decay')
+def _align_no_weight_decay(self) -> set:
+    "Parameter names kept out of weight decay: logit scales, the towers' tokens and positions."
+    names = {n for n, _ in self.named_parameters() if n.endswith(('logit_scale', 'logit_bias'))}
+    if self.vision is not None: names |= {f'vision.{n}' for n in self.vision.no_weight_decay()}
+    if self.audio is not None: names |= {f'audio.{n}' for n in self.audio.no_weight_decay()}
+    return names
+
+@_method(AlignmentModel, 'set_grad_checkpointing')
+def _align_grad_ckpt(self, enable:bool=True):
+    "Recompute the vision encoder's trainable blocks in the backward pass (when there is a vision tower)."
+    if self.vision is not None: self.vision.set_grad_checkpointing(enable)
+    return self
+
+# %% ../nbs/05_model.ipynb #5d1eb08a
+@_method(AlignmentModel, 'save_pretrained')
+def _align_save_pretrained(self, save_dir, tokenizer=True)->Path:
+    "`BitMar.save_pretrained`, plus the configs of pretrained towers (text_tower/, audio_tower/) so that loading needs no hub."
+    d = _save_pretrained(self, save_dir, tokenizer)
+    if self.config.hf_text:
+        self.text_encoder.model.config.save_pretrained(d / 'text_tower')
+        if tokenizer and self.tokenizer is not None: self.tokenizer.save_pretrained(str(d / 'text_tower'))   # beside its model's config
+    if self.audio is not None and self.audio.kind == 'whisper': self.audio.backbone.config.save_pretrained(d / 'audio_tower')
+    return d
+
+@_method(AlignmentModel, 'from_pretrained', 'class')
+def _align_from_pretrained(cls, path, device=None, tokenizer=None):
+    "Rebuild from `save_pretrained`'s folder: config, towers from their saved configs, weights, tokenizer (no download); eval mode."
+    from safetensors.torch import load_file
+    d = Path(path)
+    if not (d / 'config.json').is_file() or not (d / 'model.safetensors').is_file():
+        raise FileNotFoundError(f"{d} is not a saved {cls.__name__}: expected config.json and model.safetensors (written by save_pretrained)")
+    saved = json.loads((d / 'config.json').read_text())
+    kind = saved.pop('model_type', cls.__name__)
+    if kind != cls.__name__: raise ValueError(f"{d} holds a {kind}, not a {cls.__name__}: load it with {kind}.from_pretrained")
+    config = AlignmentConfig.from_dict(saved)
+    if tokenizer is None and any((d / f).is_file() for f in _TOKENIZER_FILES):
+        if config.hf_text:
+            from transformers import AutoTokenizer
+            tokenizer = AutoTokenizer.from_pretrained(str(d / 'text_tower' if (d / 'text_tower' / 'tokenizer_config.json').is_file() else d))
+        else:
+            from bitmar_kit.data import load_tokenizer
+            tokenizer = load_tokenizer(str(d))
+    token = _SAVED_TOWERS.set(d)
+    try: model = cls(replace(config, vision_pretrained=False, audio_pretrained=False), tokenizer)
+    finally: _SAVED_TOWERS.reset(token)
+    model.config = replace(config, **{k: getattr(model.config, k) for k in ('pad_token_id', 'bos_token_id', 'eos_token_id')})
+    load_state_tensors(model, load_file(str(d / 'model.safetensors')))
+    return model.to(device or 'cpu').eval()
 
 # %% ../nbs/05_model.ipynb #52d5cf25
 import importlib.util, re, shutil
