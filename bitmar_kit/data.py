@@ -1151,13 +1151,13 @@ def format_word_table(man: dict) -> str: # a `prepare_babylm` manifest
     return '\n'.join(out + [f"{'train total':<25}{man['train_words']:>14,}"])
 
 # %% ../nbs/00_data.ipynb #3f9039ee
-def _text_batches(self, budget): # a MixedStream, its text words
-    "Text blocks in batches of the stream's size, with their words."
+def _text_batches(self, budget, size): # a MixedStream, its text words, rows a batch
+    "Text blocks in batches, with their words."
     self.text.word_budget = budget; self.text.load_state_dict(None)
     it = iter(self.text)
-    while rows := list(itertools.islice(it, self.batch_size)): yield rows, sum(r['words'] for r in rows)
+    while rows := list(itertools.islice(it, size)): yield rows, sum(r['words'] for r in rows)
 
-def _caption_batches(self, budget): # a MixedStream, its caption words
+def _caption_batches(self, budget, size): # a MixedStream, its caption words, rows a batch
     "Raw caption rows (images not decoded) in batches; the caption that crosses the budget is cut to the words left."
     rows, left = [], budget
     for sid, row in self.captions._rows():
@@ -1168,7 +1168,7 @@ def _caption_batches(self, budget): # a MixedStream, its caption words
         if left is not None:
             words = words[:left]; left -= len(words)
         rows.append((sid, dict(row, caption=' '.join(words)), len(words)))
-        if len(rows) == self.batch_size: yield rows, sum(r[2] for r in rows); rows = []
+        if len(rows) == size: yield rows, sum(r[2] for r in rows); rows = []
     if rows: yield rows, sum(r[2] for r in rows)
 
 # %% ../nbs/00_data.ipynb #7c90eaac
@@ -1178,7 +1178,7 @@ class MixedStream(IterableDataset):
     def __init__(self,
                  text: TextCorpus | None = None,          # text-only blocks (each carries the `words` it completes)
                  captions: ImageTextParquet | None = None, # image-caption rows (each counts its caption's words)
-                 batch_size: int = 32,                    # rows per batch; a batch holds one kind
+                 batch_size: int = 32,                    # rows per batch and process; a batch holds one kind
                  word_budget: int | None = None,          # words over both kinds (None: until the data run out)
                  text_share: float = 0.5):                # share of the words taken from text-only blocks
         if not 0 <= text_share <= 1: raise ValueError(f'text_share must be in [0, 1], got {text_share}')
@@ -1205,12 +1205,13 @@ class MixedStream(IterableDataset):
         "Resume inside an epoch: the stream is a pure function of (epoch, start), so no other state is saved."
         self.start = batches
 
-    def schedule(self) -> Iterator[tuple]:
+    def schedule(self, processes: int = 1) -> Iterator[tuple]: # each batch holds `batch_size` rows for each process
         "Every batch of the epoch in order as (kind, raw rows, words): next comes the kind furthest behind its share."
-        tb, cb = self.budgets()
+        tb, cb, size = *self.budgets(), self.batch_size * processes
         parts = {}   # kind -> [batches, words so far, share]
-        if self.text is not None and self.text_share > 0: parts['text'] = [_text_batches(self, tb), 0, self.text_share]
-        if self.captions is not None and self.text_share < 1: parts['captions'] = [_caption_batches(self, cb), 0, 1 - self.text_share]
+        if self.text is not None and self.text_share > 0: parts['text'] = [_text_batches(self, tb, size), 0, self.text_share]
+        if self.captions is not None and self.text_share < 1:
+            parts['captions'] = [_caption_batches(self, cb, size), 0, 1 - self.text_share]
         while parts:
             kind = min(parts, key=lambda k: (parts[k][1] / parts[k][2], k))   # 'captions' < 'text' breaks ties
             nxt = next(parts[kind][0], None)
@@ -1221,9 +1222,10 @@ class MixedStream(IterableDataset):
     def __iter__(self):
         rank, world = _rank_world(); info = get_worker_info()
         wid, nw = (info.id, info.num_workers) if info else (0, 1)
-        for g, (kind, rows, words) in enumerate(self.schedule()):
-            k = g // world - self.start                 # this process's k-th batch from where it starts
-            if g % world != rank or k < 0 or k % nw != wid: continue
+        for k, (kind, rows, words) in enumerate(self.schedule(world)):
+            k -= self.start                             # the k-th batch from where this stream starts
+            if k < 0 or k % nw != wid or len(rows) < world: continue   # (a last batch too small to share is left out)
+            rows = rows[rank::world]                    # each process its share: all train one kind at a time
             if kind == 'text': yield rows; continue
             out = []
             for sid, row, n in rows:

@@ -534,6 +534,18 @@ def _make_accelerator(c: TrainConfig):
     with contextlib.suppress(Exception): AcceleratorState._reset_state()   # a fresh Trainer may change precision
     return Accelerator(cpu=dev == 'cpu' or (dev == 'auto' and not torch.cuda.is_available()), mixed_precision=mp)
 
+def _average_grads(model: nn.Module, device):
+    "Average gradients over processes in one flat all-reduce, keeping None where no process has one."
+    ps = list(model.parameters())
+    has = torch.tensor([float(p.grad is not None) for p in ps], device=device)
+    dist.all_reduce(has)
+    used = [p for p, h in zip(ps, has.tolist()) if h]
+    for p in used:
+        if p.grad is None: p.grad = torch.zeros_like(p)
+    flat = torch.cat([p.grad.flatten() for p in used]) if used else torch.zeros(0, device=device)
+    dist.all_reduce(flat); flat /= dist.get_world_size()
+    for p, g in zip(used, flat.split([p.numel() for p in used])): p.grad.copy_(g.view_as(p))
+
 # %% ../nbs/06_trainer.ipynb #d380b482
 class Trainer:
     "Train any model honouring the kit's contract (`model(batch).loss`, `.losses`) on Accelerate, with exact resume."
@@ -561,7 +573,13 @@ class Trainer:
         self.fetch_rows = t.batch_size * (t.grad_accum if self.cached else 1)     # rows per DataLoader batch
         self.fetches = 1 if self.cached else t.grad_accum                        # DataLoader batches per step
         opt = torch.optim.AdamW(param_groups(model, c.optim.weight_decay), lr=c.optim.lr, betas=c.optim.betas, eps=c.optim.eps)
-        self.model, self.optimizer = self.acc.prepare(model, opt)
+        # batches that use different parts of the model (text-only and image-caption steps): DDP expects every used
+        # parameter to get a gradient, so gradients are averaged by hand instead (the same for every kind of step)
+        self.hand_sync = c.data.dataset in ('text', 'babylm') and self.world > 1 and not self.cached
+        if self.hand_sync:
+            self.model, self.optimizer = self.acc.prepare_model(model, evaluation_mode=True), self.acc.prepare_optimizer(opt)
+            for t in [*model.parameters(), *model.buffers()]: dist.broadcast(t.data, 0)   # as DDP does
+        else: self.model, self.optimizer = self.acc.prepare(model, opt)
         self.run_dir = c.run_dir
         self.ckpt = CheckpointManager(self.run_dir / 'checkpoints', c.checkpoint.keep_last, self.main,
                                       verify=getattr(c.checkpoint, 'verify', True))   # switch: trainer.ckpt.verify
@@ -683,6 +701,7 @@ class Trainer:
             for name, child in self.unwrapped.named_children():
                 gs = [p.grad.detach().float().norm() for p in child.parameters() if p.grad is not None]
                 if gs: m[f'Gradients/{name}_Norm'] = (torch.stack(gs).norm() / scale).item()
+        if self.hand_sync: _average_grads(self.unwrapped, acc.device)
         gnorm = acc.clip_grad_norm_(self.model.parameters(), c.optim.grad_clip or float('inf'))
         gnorm = float(gnorm) if gnorm is not None else float('nan')
         bad = self._any(not finite or (acc.scaler is None and not math.isfinite(gnorm)))
@@ -699,7 +718,8 @@ class Trainer:
             s['nonfinite'] = 0
         s['step'] += 1
         k = self.world
-        s['samples'] += rows * k; s['tokens'] += toks * k; s['words'] += words * k
+        s['samples'] += rows * k; s['tokens'] += toks * k
+        s['words'] += int(acc.reduce(torch.tensor(words, device=acc.device), 'sum').item()) if k > 1 else words   # shares may differ
         m.update({'Training/loss': loss_sum, **{(f'Model/{n_}' if n_ == 'logit_scale' else f'Training/{n_}'): v for n_, v in parts.items() if n_ != 'loss'},
                   'Training/learning_rate': lr, 'Gradients/Total_Norm': gnorm, 'tokens/processed': s['tokens'],
                   'Training/epoch': s['epoch'], 'Training/nonfinite_skipped': s['nonfinite_total'],
@@ -795,6 +815,8 @@ class Trainer:
                         b = self._trim(b, s['tokens'] + pend_t, s['words'] + pend_w)
                         if b is None: break
                     fetched.append(b)
+                if self.world > 1 and self.iterable and self._any(not fetched) and fetched:   # a stream ran out on
+                    fetched, exhausted = [], True                 # another process: the epoch ends here too (none waits alone)
                 if not fetched:
                     if exhausted: break                                     # end of the epoch
                     done, stop_reason = True, 'budget'; break
