@@ -205,7 +205,8 @@ class DataConfig(Config):
         if self.dataset not in ('shapes', 'shapes_qa') and not self.path:
             hint = {'coco': 'download it with: bitmar-data coco --dest data/coco', 'parquet': 'pack one with: bitmar-data pack SRC OUT.parquet',
                     'qa_parquet': 'parquet files with question, answer and image_bytes columns; --smoke writes a miniature one',
-                    'folder': 'a folder with captions.csv or captions.jsonl', 'text': 'a folder of *.train and *.dev text files', 'babylm': 'prepare one with: bitmar-data babylm SRC DEST --pairs PAIRS'}[self.dataset]
+                    'folder': 'a folder with captions.csv or captions.jsonl', 'text': 'a folder of *.train and *.dev text files',
+                    'babylm': 'prepare one with: bitmar-data babylm SRC DEST --pairs PAIRS'}[self.dataset]
             raise ConfigError('path', f'data.dataset={self.dataset} needs data.path ({hint})')
         if self.text_share != 0.5 and self.dataset != 'babylm':
             raise ConfigError('text_share', 'mixes text-only and image-caption batches: use it with data.dataset=babylm')

@@ -577,7 +577,8 @@ class Trainer:
         # parameter to get a gradient, so gradients are averaged by hand instead (the same for every kind of step)
         self.hand_sync = c.data.dataset in ('text', 'babylm') and self.world > 1 and not self.cached
         if self.hand_sync:
-            self.model, self.optimizer = self.acc.prepare_model(model, evaluation_mode=True), self.acc.prepare_optimizer(opt)
+            self.model = self.acc.prepare_model(model, evaluation_mode=True)   # placed, not wrapped in DDP
+            self.optimizer = self.acc.prepare_optimizer(opt)
             for t in [*model.parameters(), *model.buffers()]: dist.broadcast(t.data, 0)   # as DDP does
         else: self.model, self.optimizer = self.acc.prepare(model, opt)
         self.run_dir = c.run_dir
@@ -623,7 +624,8 @@ class Trainer:
             if hasattr(ds, 'set_epoch'): ds.set_epoch(epoch)
             if hasattr(ds, 'set_start'): ds.set_start(start)            # a stream that resumes from a batch count alone
             bs = None if getattr(ds, 'yields_batches', False) else self.fetch_rows   # items that are whole batches
-            return DataLoader(ds, batch_size=bs, **kw), (0 if hasattr(ds, 'state_dict') or hasattr(ds, 'set_start') else start)
+            skip = 0 if hasattr(ds, 'state_dict') or hasattr(ds, 'set_start') else start
+            return DataLoader(ds, batch_size=bs, **kw), skip
         n, B, G = len(self.train_data), self.fetch_rows, self.fetch_rows * self.world
         perm = (torch.randperm(n, generator=torch.Generator().manual_seed(c.seed * 7919 + epoch)) if c.data.shuffle
                 else torch.arange(n))
@@ -719,7 +721,8 @@ class Trainer:
         s['step'] += 1
         k = self.world
         s['samples'] += rows * k; s['tokens'] += toks * k
-        s['words'] += int(acc.reduce(torch.tensor(words, device=acc.device), 'sum').item()) if k > 1 else words   # shares may differ
+        if k > 1: words = int(acc.reduce(torch.tensor(words, device=acc.device), 'sum').item())   # shares may differ
+        s['words'] += words
         m.update({'Training/loss': loss_sum, **{(f'Model/{n_}' if n_ == 'logit_scale' else f'Training/{n_}'): v for n_, v in parts.items() if n_ != 'loss'},
                   'Training/learning_rate': lr, 'Gradients/Total_Norm': gnorm, 'tokens/processed': s['tokens'],
                   'Training/epoch': s['epoch'], 'Training/nonfinite_skipped': s['nonfinite_total'],
@@ -815,8 +818,8 @@ class Trainer:
                         b = self._trim(b, s['tokens'] + pend_t, s['words'] + pend_w)
                         if b is None: break
                     fetched.append(b)
-                if self.world > 1 and self.iterable and self._any(not fetched) and fetched:   # a stream ran out on
-                    fetched, exhausted = [], True                 # another process: the epoch ends here too (none waits alone)
+                if self.world > 1 and self.iterable and self._any(not fetched) and fetched:
+                    fetched, exhausted = [], True   # a stream ran out on another process: the epoch ends on all
                 if not fetched:
                     if exhausted: break                                     # end of the epoch
                     done, stop_reason = True, 'budget'; break
@@ -871,8 +874,9 @@ class Trainer:
         if c.checkpoint.best_metric and s['best'] is None and self.main:
             warnings.warn(f'checkpoint.best_metric={c.checkpoint.best_metric!r} was never logged, so no best/ checkpoint was saved')
         latest = self.ckpt.latest(verify=False) if self.main else None
-        if latest is None or json.loads((latest / 'manifest.json').read_text())['step'] != s['step'] or not self.main:
-            self.save()                                           # resuming a finished run is a no-op
+        need = [latest is None or json.loads((latest / 'manifest.json').read_text())['step'] != s['step']]
+        if self.world > 1: dist.broadcast_object_list(need, src=0)   # the main process decides: saving is collective
+        if need[0]: self.save()                                   # resuming a finished run is a no-op
         self._call('on_train_end')
         fdir = self.run_dir / 'final'
         if self.main:
