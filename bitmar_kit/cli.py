@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np, torch
 from .config import ConfigError, TrainConfig, load_config, list_presets, save_config, model_class, parse_override, QA_DATASETS
 from .data import (ShapesCaptions, ShapesQA, CocoCaptions, ImageTextParquet, QAParquet, ImageFolderCaptions, TextCorpus,
-                             MixedStream, prepare_babylm, format_word_table, CachedFeatures, CachedDataset, train_tokenizer, load_tokenizer, image_transforms, Collator,
+                             MixedStream, prepare_babylm, format_word_table,
+                             CachedFeatures, CachedDataset, train_tokenizer, load_tokenizer, image_transforms, Collator,
                              images_to_parquet, download_coco, cache_features, make_smoke_data, QUESTION_TYPES, CAPTION_PROMPT)
 from .model import BitMar, AlignmentModel   # importing the model registers its types (bitmar, alignment)
 from .vlm import VisionLanguageModel        # ... and the vision-language model's (vlm)
@@ -84,7 +85,8 @@ def _texts(cfg: TrainConfig, train, limit: int = 20000):
         files = sorted(_text_dir(d.path).glob('*.train')) or [Path(d.path)]
         lines = (line for f in files for line in f.read_text(errors='replace').splitlines()[:limit] if line.strip())
         if d.dataset == 'text': return lines
-        caps = (s['caption'] for _, s in zip(range(limit), ImageTextParquet(Path(d.path) / 'pairs', load_images=False)) if 'caption' in s)
+        pairs = ImageTextParquet(Path(d.path) / 'pairs', load_images=False)
+        caps = (s['caption'] for _, s in zip(range(limit), pairs) if 'caption' in s)
         return itertools.chain(lines, caps)
     if d.dataset == 'parquet':
         return (s['caption'] for _, s in zip(range(limit), ImageTextParquet(train.paths, load_images=False)) if 'caption' in s)
@@ -125,14 +127,17 @@ class FromStart(torch.utils.data.IterableDataset):
 def build_data(cfg: TrainConfig, tokenizer=None, resuming: bool = False) -> dict:
     "Training and validation datasets, tokenizer and collate function for `cfg.data`."
     d, t = cfg.data, cfg.train
-    if d.dataset in ('text', 'babylm'):   # whole batches, text blocks (and captions) in a word ratio, exactly to the budget
+    if d.dataset in ('text', 'babylm'):   # whole batches of text blocks (and captions) in a word ratio, to the budget
         tok = tokenizer or build_tokenizer(cfg, resuming=resuming)
         p, captions, val = _text_dir(d.path), None, None
         text = TextCorpus(p, tok, block_size=d.max_length, pattern='*.train')
         if d.dataset == 'babylm':
-            kw = dict(image_col='image_bytes', caption_col='caption', val_fraction=d.val_fraction, max_pixels=d.max_pixels)
-            captions = ImageTextParquet(Path(d.path) / 'pairs', image_transforms(d.image_size, train=d.augment, hflip=d.hflip),
-                                        shuffle=d.shuffle, seed=cfg.seed, train=True, split='train', **kw)
+            if not (Path(d.path) / 'pairs').is_dir():
+                raise ConfigError('data.path', f'{d.path} has no pairs/ folder: data.dataset=babylm trains on the output of '
+                                               'bitmar-data babylm SRC DEST --pairs PAIRS (for text alone: data.dataset=text)')
+            kw = dict(val_fraction=d.val_fraction, max_pixels=d.max_pixels)
+            tf = image_transforms(d.image_size, train=d.augment, hflip=d.hflip)
+            captions = ImageTextParquet(Path(d.path) / 'pairs', tf, shuffle=d.shuffle, seed=cfg.seed, train=True, split='train', **kw)
             val = ImageTextParquet(Path(d.path) / 'pairs', image_transforms(d.image_size), split='val', **kw)
         elif any(p.glob('*.dev')): val = FromStart(TextCorpus(p, tok, block_size=d.max_length, pattern='*.dev'))
         rows = t.batch_size * (t.grad_accum if t.accum_mode == 'feature_cache' else 1)   # the trainer's rows per batch
@@ -395,7 +400,8 @@ def _smoke_data(cfg: TrainConfig, dest: Path):
 
 def word_report(cfg: TrainConfig, train_data, res: dict) -> dict:
     "The word budget against the words trained, written to the run's words.json (and printed)."
-    out = {'budget': cfg.train.max_words, 'words_trained': res['words'], 'rule': 'exact: the line or caption that crosses it is cut to the words left'}
+    out = {'budget': cfg.train.max_words, 'words_trained': res['words'],
+           'rule': 'exact: the text line or caption that crosses the budget is cut to the words left'}
     if isinstance(train_data, MixedStream):
         out.update(zip(('text_budget', 'caption_budget'), train_data.budgets()), text_share=train_data.text_share)
     (cfg.run_dir / 'words.json').write_text(json.dumps(out, indent=1))
@@ -450,7 +456,8 @@ def train(cfg: TrainConfig,          # a resolved config (see `load_config`)
     res['train_seconds'] = time.time() - t0
     if tr.main and cfg.train.max_words: res['word_budget'] = word_report(cfg, data['train'], res)
     if summary and tr.main and data['val'] is not None:
-        res['summary'] = summarize(cfg, data, skipped={k: tr.state[k] for k in ('skipped_rows', 'skipped_batches', 'rows_seen', 'skipped_reasons', 'words')})
+        stats = ('skipped_rows', 'skipped_batches', 'rows_seen', 'skipped_reasons', 'words')
+        res['summary'] = summarize(cfg, data, skipped={k: tr.state[k] for k in stats})
     elif tr.main: training_plots(cfg.run_dir)
     res['trainer'] = tr
     return res
@@ -577,7 +584,8 @@ def data_cli(argv=None):
 
 # %% ../nbs/09_cli.ipynb #b151ba20
 def _babylm_parser(sub):
-    b = sub.add_parser('babylm', help='prepare a BabyLM corpus (and image-caption pairs) for data.dataset=text or babylm; counts words per source')
+    b = sub.add_parser('babylm', help='prepare a BabyLM corpus (and image-caption pairs) for data.dataset=text or '
+                                      'babylm; counts words per source')
     b.add_argument('source', help='a folder of <source>.train files (childes.train, ...), .dev beside them or in ../dev')
     b.add_argument('dest', help='output folder: text/, pairs/, words.csv, manifest.json')
     b.add_argument('--pairs', help='multimodal track: image-caption pairs, a parquet file/folder or a COCO-layout folder')
@@ -588,7 +596,8 @@ def _babylm_cli(a) -> dict:
     try: man = prepare_babylm(a.source, a.dest, pairs=a.pairs, image_col=a.image_col, caption_col=a.caption_col)
     except (FileNotFoundError, ValueError, KeyError) as e: raise SystemExit(f'bitmar-data babylm: {e}') from None
     print(format_word_table(man))
-    print(f'written to {a.dest} (words.csv, manifest.json); train with data.dataset={"babylm" if a.pairs else "text"} data.path={a.dest}')
+    print(f'written to {a.dest} (words.csv, manifest.json); '
+          f'train with data.dataset={"babylm" if a.pairs else "text"} data.path={a.dest}')
     return man
 
 # %% ../nbs/09_cli.ipynb #53e190b6

@@ -849,26 +849,30 @@ class TextCorpus(IterableDataset):
         return dict(self._state, buffer=list(self._state['buffer']), ends=[list(e) for e in self._state.get('ends', [])])
 
     def load_state_dict(self, state: dict | None):
-        self._state = dict(state) if state else {'file': 0, 'offset': 0, 'words': 0, 'tokens': 0, 'blocks': 0, 'buffer': [], 'ends': [], 'done': False}
+        self._state = dict(state) if state else {'file': 0, 'offset': 0, 'words': 0, 'tokens': 0, 'blocks': 0, 'buffer': [],
+                                                 'ends': [], 'done': False}
 
-    def _lines(self, st):
-        "Yield (words, text) per line from the saved position, updating st['file'] / st['offset']."
-        while st['file'] < len(self.paths):
-            with open(self.paths[st['file']], 'rb') as f:
-                f.seek(st['offset'])
-                while True:
-                    raw = f.readline()
-                    if not raw: break
-                    st['offset'] = f.tell()
-                    words = raw.decode('utf-8', errors='replace').split()
-                    if words: yield words
-            st['file'] += 1; st['offset'] = 0
+    def _lines(self, file: int, offset: int, chunk: int = 512):
+        "Yield (words, token ids, file, offset after the line) from a position; lines are tokenized `chunk` at a time."
+        def read():
+            nonlocal file, offset
+            while file < len(self.paths):
+                with open(self.paths[file], 'rb') as f:
+                    f.seek(offset)
+                    for raw in iter(f.readline, b''):
+                        words = raw.decode('utf-8', errors='replace').split()
+                        if words: yield words, file, f.tell()
+                file, offset = file + 1, 0
+        it = read()
+        while batch := list(itertools.islice(it, chunk)):   # one tokenizer call per chunk: several times faster
+            ids = self.tokenizer([' '.join(w) for w, _, _ in batch], add_special_tokens=False)['input_ids']
+            yield from ((w, i, f, o) for (w, f, o), i in zip(batch, ids))
 
     def __iter__(self):
         st = self.state_dict(); tok = self.tokenizer
         info = get_worker_info(); wid, nw = (info.id, info.num_workers) if info and self.shard_workers else (0, 1)
         eos = [tok.eos_token_id] if self.eos and tok.eos_token_id is not None else []
-        buf, ends, B = st['buffer'], st.setdefault('ends', []), self.block_size   # ends: [token end, words] of lines in buf
+        buf, ends, B = st['buffer'], st.setdefault('ends', []), self.block_size   # ends: [token end, words] per line
 
         def emit():
             "The words of the lines that end in the block just cut off; whether this worker yields it."
@@ -878,18 +882,21 @@ class TextCorpus(IterableDataset):
             self._state = dict(st, buffer=list(buf), ends=[list(e) for e in ends])
             return words, (st['blocks'] - 1) % nw == wid
 
-        lines = self._lines(st)
+        lines = self._lines(st['file'], st['offset'])
         while not st['done']:
             while len(buf) < self.block_size and not st['done']:
-                words = next(lines, None)
-                if words is None: st['done'] = True; break
-                if self.word_budget is not None:
-                    words = words[:self.word_budget - st['words']]
+                line = next(lines, None)
+                if line is None: st['done'] = True; break
+                words, ids, st['file'], st['offset'] = line
+                if self.word_budget is not None and len(words) > self.word_budget - st['words']:
+                    words = words[:self.word_budget - st['words']]           # the line that crosses the budget, cut
                     if not words: st['done'] = True; break
-                ids = tok(' '.join(words), add_special_tokens=False)['input_ids'] + eos
+                    ids = tok(' '.join(words), add_special_tokens=False)['input_ids']
+                ids = ids + eos
                 if self.token_budget is not None:
                     ids = ids[:self.token_budget - st['tokens']]
-                st['words'] += len(words); st['tokens'] += len(ids); buf.extend(ids); ends.append([len(buf), len(words)])
+                st['words'] += len(words); st['tokens'] += len(ids); buf.extend(ids)
+                ends.append([len(buf), len(words)])
                 if (self.word_budget is not None and st['words'] >= self.word_budget) or \
                    (self.token_budget is not None and st['tokens'] >= self.token_budget): st['done'] = True
             while len(buf) >= B or (st['done'] and buf and not self.drop_last):
@@ -1010,7 +1017,7 @@ def _smoke_text(dest: Path, n: int, seed: int):
             (dest / f'{source}.{part}').write_text('\n'.join(lines) + '\n', encoding='utf-8')
 
 def _smoke_babylm(dest: Path, n: int, seed: int, size: int, row_group_size: int):
-    "A BabyLM release as it is downloaded: train_smoke/<source>.train, dev/<source>.dev and multimodal/ image-caption pairs."
+    "A BabyLM release as downloaded: train_smoke/<source>.train, dev/<source>.dev, multimodal/ image-caption pairs."
     for d in ('train_smoke', 'dev', 'multimodal'): (dest / d).mkdir(parents=True, exist_ok=True)
     _smoke_text(dest / 'train_smoke', n, seed)
     for f in (dest / 'train_smoke').glob('*.dev'): os.replace(f, dest / 'dev' / f.name)
@@ -1019,7 +1026,8 @@ def _smoke_babylm(dest: Path, n: int, seed: int, size: int, row_group_size: int)
 # %% ../nbs/00_data.ipynb #ea021937
 def make_smoke_data(kind: str,                      # 'parquet', 'qa_parquet', 'coco', 'text' or 'babylm'
                     dest: str | Path,               # folder to write (created; the files written here are replaced)
-                    n: int = 64,                    # rows (parquet: image-caption, qa_parquet: QA), images (coco) or lines per source (text, babylm)
+                    n: int = 64,                    # rows (parquet: image-caption, qa_parquet: QA), images (coco) or
+                                                    # lines per source (text, babylm)
                     seed: int = 0,                  # the same arguments write the same data
                     size: int = 64,                 # image side in pixels
                     corrupt_fraction: float = 0.0,  # parquet: share of rows with bad image bytes (see corrupt_rows.json)
@@ -1056,7 +1064,7 @@ _BABYLM_LAYOUT = ('the BabyLM layout is a folder of text files, one per source: 
                   'e.g. childes.train, bnc_spoken.train, gutenberg.train, open_subtitles.train, simple_wiki.train, '
                   'switchboard.train')
 
-def babylm_files(src: str | Path) -> tuple[list, list]: # a BabyLM folder: the *.train files, or a release holding one such folder
+def babylm_files(src: str | Path) -> tuple[list, list]: # a folder of *.train files, or a release holding one
     "(train files, dev files) of a BabyLM corpus; dev files sit beside the train files or in a sibling `dev/` folder."
     src = Path(src)
     if not src.is_dir(): raise FileNotFoundError(f'{src} is not a folder: {_BABYLM_LAYOUT}')
@@ -1064,11 +1072,13 @@ def babylm_files(src: str | Path) -> tuple[list, list]: # a BabyLM folder: the *
     if not train:
         dirs = sorted({p.parent for p in src.rglob('*.train')})
         if len(dirs) > 1:
-            raise ValueError(f"{src} holds *.train files in {len(dirs)} folders ({', '.join(str(d.relative_to(src)) for d in dirs)}): "
+            names = ', '.join(str(d.relative_to(src)) for d in dirs)
+            raise ValueError(f"{src} holds *.train files in {len(dirs)} folders ({names}): "
                              f'pass the one to train on as SRC, e.g. {dirs[0]}')
         if not dirs:
             seen = sorted(p.name for p in src.iterdir())[:8]
-            raise FileNotFoundError(f"no *.train files in {src} (it holds {', '.join(seen) or 'nothing'}): {_BABYLM_LAYOUT}")
+            raise FileNotFoundError(f"no *.train files in {src} (it holds {', '.join(seen) or 'nothing'}): "
+                                    f'{_BABYLM_LAYOUT}')
         train = sorted(dirs[0].glob('*.train'))
     here = train[0].parent
     dev = sorted(here.glob('*.dev'))
@@ -1090,8 +1100,9 @@ def _pair_rows(pairs: Path, image_col: str, caption_col: str) -> Iterator[tuple]
         for path, caption, sid in CocoCaptions(pairs, load_images=False).records:
             yield (Path(path).read_bytes() if Path(path).is_file() else b''), caption, f'coco-{sid}'
     else:
-        raise FileNotFoundError(f'{pairs} holds no image-caption pairs: give a parquet file or folder (an image-bytes column '
-                                f"'{image_col}' and a caption column '{caption_col}'), or a COCO-layout folder "
+        raise FileNotFoundError(f'{pairs} holds no image-caption pairs: give a parquet file or folder (an image-bytes '
+                                f'column'
+                                f" '{image_col}' and a caption column '{caption_col}'), or a COCO-layout folder "
                                 '(annotations/captions_*.json and its images)')
 
 def pack_pairs(pairs: str | Path,            # parquet file/folder with image bytes, or a COCO-layout folder
@@ -1113,12 +1124,14 @@ def pack_pairs(pairs: str | Path,            # parquet file/folder with image by
             chunk.append((data, caption, sid)); out['rows'] += 1; out['words'] += len(caption.split())
             if len(chunk) == row_group_size: w.write_table(pa.table(list(zip(*chunk)), schema=schema)); chunk = []
         if chunk: w.write_table(pa.table(list(zip(*chunk)), schema=schema))
-    if not out['rows']: tmp.unlink(); raise ValueError(f'none of the pairs in {pairs} has a decodable image and a caption ({dict(out["dropped"])})')
+    if not out['rows']:
+        tmp.unlink()
+        raise ValueError(f'none of the pairs in {pairs} has a decodable image and a caption ({dict(out["dropped"])})')
     os.replace(tmp, dest)
     return dict(out, dropped=dict(out['dropped']))
 
 # %% ../nbs/00_data.ipynb #6868b86b
-def prepare_babylm(src: str | Path,            # BabyLM text: a folder of <source>.train / <source>.dev files (see `babylm_files`)
+def prepare_babylm(src: str | Path,            # BabyLM text: <source>.train / .dev files (see `babylm_files`)
                    dest: str | Path,           # output: text/, pairs/ (with `pairs`), words.csv, manifest.json
                    pairs: str | Path | None = None, # multimodal track: image-caption pairs (parquet or COCO layout)
                    image_col: str = 'image_bytes', caption_col: str = 'caption', # parquet column names of `pairs`
@@ -1130,13 +1143,15 @@ def prepare_babylm(src: str | Path,            # BabyLM text: a folder of <sourc
     for f in train + dev:
         if f.resolve() != (dest / 'text' / f.name).resolve(): shutil.copyfile(f, dest / 'text' / f.name)
         words, lines = count_words(dest / 'text' / f.name)
-        rows.append({'source': f.stem, 'split': f.suffix[1:], 'words': words, 'lines': lines, 'file': f'text/{f.name}'})
+        rows.append({'source': f.stem, 'split': f.suffix[1:], 'words': words, 'lines': lines,
+                     'file': f'text/{f.name}'})
     text_words = sum(r['words'] for r in rows if r['split'] == 'train')
     if not text_words: raise ValueError(f"the *.train files in {train[0].parent} hold no words: {_BABYLM_LAYOUT}")
     man = {'src': str(src), 'sources': rows, 'text_train_words': text_words}
     if pairs is not None:
         p = pack_pairs(pairs, dest / 'pairs' / 'pairs.parquet', image_col, caption_col, row_group_size)
-        rows.append({'source': 'image_captions', 'split': 'train', 'words': p['words'], 'lines': p['rows'], 'file': 'pairs/pairs.parquet'})
+        rows.append({'source': 'image_captions', 'split': 'train', 'words': p['words'], 'lines': p['rows'],
+                     'file': 'pairs/pairs.parquet'})
         man['pairs'] = {'src': str(pairs), **p}
     man['train_words'] = sum(r['words'] for r in rows if r['split'] == 'train')
     with open(dest / 'words.csv', 'w', newline='') as f:
@@ -1151,13 +1166,13 @@ def format_word_table(man: dict) -> str: # a `prepare_babylm` manifest
     return '\n'.join(out + [f"{'train total':<25}{man['train_words']:>14,}"])
 
 # %% ../nbs/00_data.ipynb #3f9039ee
-def _text_batches(self, budget): # a MixedStream, its text words
-    "Text blocks in batches of the stream's size, with their words."
+def _text_batches(self, budget, size): # a MixedStream, its text words, rows a batch
+    "Text blocks in batches, with their words."
     self.text.word_budget = budget; self.text.load_state_dict(None)
     it = iter(self.text)
-    while rows := list(itertools.islice(it, self.batch_size)): yield rows, sum(r['words'] for r in rows)
+    while rows := list(itertools.islice(it, size)): yield rows, sum(r['words'] for r in rows)
 
-def _caption_batches(self, budget): # a MixedStream, its caption words
+def _caption_batches(self, budget, size): # a MixedStream, its caption words, rows a batch
     "Raw caption rows (images not decoded) in batches; the caption that crosses the budget is cut to the words left."
     rows, left = [], budget
     for sid, row in self.captions._rows():
@@ -1168,17 +1183,17 @@ def _caption_batches(self, budget): # a MixedStream, its caption words
         if left is not None:
             words = words[:left]; left -= len(words)
         rows.append((sid, dict(row, caption=' '.join(words)), len(words)))
-        if len(rows) == self.batch_size: yield rows, sum(r[2] for r in rows); rows = []
+        if len(rows) == size: yield rows, sum(r[2] for r in rows); rows = []
     if rows: yield rows, sum(r[2] for r in rows)
 
 # %% ../nbs/00_data.ipynb #7c90eaac
 class MixedStream(IterableDataset):
-    "Whole batches from text blocks and image-caption rows, interleaved in a word ratio, stopping exactly at a word budget."
+    "Whole batches of text blocks and of image-caption rows, interleaved in a word ratio, stopping exactly at a budget."
     yields_batches = True   # each item is one batch (a list of samples): the trainer's DataLoader collates it as it is
     def __init__(self,
                  text: TextCorpus | None = None,          # text-only blocks (each carries the `words` it completes)
                  captions: ImageTextParquet | None = None, # image-caption rows (each counts its caption's words)
-                 batch_size: int = 32,                    # rows per batch; a batch holds one kind
+                 batch_size: int = 32,                    # rows per batch and process; a batch holds one kind
                  word_budget: int | None = None,          # words over both kinds (None: until the data run out)
                  text_share: float = 0.5):                # share of the words taken from text-only blocks
         if not 0 <= text_share <= 1: raise ValueError(f'text_share must be in [0, 1], got {text_share}')
@@ -1186,7 +1201,8 @@ class MixedStream(IterableDataset):
             raise ValueError(f"text_share={text_share} needs {'text' if text is None else 'captions'}: pass it, or set "
                              f"text_share={0 if text is None else 1}")
         if batch_size < 1: raise ValueError(f'batch_size must be positive, got {batch_size}')
-        self.text, self.captions, self.batch_size, self.word_budget, self.text_share = text, captions, batch_size, word_budget, text_share
+        self.text, self.captions, self.batch_size = text, captions, batch_size
+        self.word_budget, self.text_share = word_budget, text_share
         if text is not None: text.shard_workers = False     # this stream shards whole batches over workers and ranks
         if captions is not None: captions.shard = False
         self.epoch, self.start = 0, 0
@@ -1205,12 +1221,14 @@ class MixedStream(IterableDataset):
         "Resume inside an epoch: the stream is a pure function of (epoch, start), so no other state is saved."
         self.start = batches
 
-    def schedule(self) -> Iterator[tuple]:
+    def schedule(self, processes: int = 1) -> Iterator[tuple]: # each batch holds `batch_size` rows for each process
         "Every batch of the epoch in order as (kind, raw rows, words): next comes the kind furthest behind its share."
-        tb, cb = self.budgets()
+        tb, cb, size = *self.budgets(), self.batch_size * processes
         parts = {}   # kind -> [batches, words so far, share]
-        if self.text is not None and self.text_share > 0: parts['text'] = [_text_batches(self, tb), 0, self.text_share]
-        if self.captions is not None and self.text_share < 1: parts['captions'] = [_caption_batches(self, cb), 0, 1 - self.text_share]
+        if self.text is not None and self.text_share > 0:
+            parts['text'] = [_text_batches(self, tb, size), 0, self.text_share]
+        if self.captions is not None and self.text_share < 1:
+            parts['captions'] = [_caption_batches(self, cb, size), 0, 1 - self.text_share]
         while parts:
             kind = min(parts, key=lambda k: (parts[k][1] / parts[k][2], k))   # 'captions' < 'text' breaks ties
             nxt = next(parts[kind][0], None)
@@ -1221,10 +1239,11 @@ class MixedStream(IterableDataset):
     def __iter__(self):
         rank, world = _rank_world(); info = get_worker_info()
         wid, nw = (info.id, info.num_workers) if info else (0, 1)
-        for g, (kind, rows, words) in enumerate(self.schedule()):
-            k = g // world - self.start                 # this process's k-th batch from where it starts
-            if g % world != rank or k < 0 or k % nw != wid: continue
-            if kind == 'text': yield rows; continue
+        for k, (kind, rows, words) in enumerate(self.schedule(world)):
+            k -= self.start                             # the k-th batch from where this stream starts
+            if k < 0 or k % nw != wid or len(rows) < world: continue
+            rows = rows[:len(rows) - len(rows) % world][rank::world]   # equal shares (a contrastive loss gathers them):
+            if kind == 'text': yield rows; continue                      # all processes train one kind at a time
             out = []
             for sid, row, n in rows:
                 s = self.captions._sample(sid, row)

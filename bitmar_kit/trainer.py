@@ -534,6 +534,18 @@ def _make_accelerator(c: TrainConfig):
     with contextlib.suppress(Exception): AcceleratorState._reset_state()   # a fresh Trainer may change precision
     return Accelerator(cpu=dev == 'cpu' or (dev == 'auto' and not torch.cuda.is_available()), mixed_precision=mp)
 
+def _average_grads(model: nn.Module, device):
+    "Average gradients over processes in one flat all-reduce, keeping None where no process has one."
+    ps = list(model.parameters())
+    has = torch.tensor([float(p.grad is not None) for p in ps], device=device)
+    dist.all_reduce(has)
+    used = [p for p, h in zip(ps, has.tolist()) if h]
+    for p in used:
+        if p.grad is None: p.grad = torch.zeros_like(p)
+    flat = torch.cat([p.grad.flatten() for p in used]) if used else torch.zeros(0, device=device)
+    dist.all_reduce(flat); flat /= dist.get_world_size()
+    for p, g in zip(used, flat.split([p.numel() for p in used])): p.grad.copy_(g.view_as(p))
+
 # %% ../nbs/06_trainer.ipynb #d380b482
 class Trainer:
     "Train any model honouring the kit's contract (`model(batch).loss`, `.losses`) on Accelerate, with exact resume."
@@ -561,7 +573,14 @@ class Trainer:
         self.fetch_rows = t.batch_size * (t.grad_accum if self.cached else 1)     # rows per DataLoader batch
         self.fetches = 1 if self.cached else t.grad_accum                        # DataLoader batches per step
         opt = torch.optim.AdamW(param_groups(model, c.optim.weight_decay), lr=c.optim.lr, betas=c.optim.betas, eps=c.optim.eps)
-        self.model, self.optimizer = self.acc.prepare(model, opt)
+        # batches that use different parts of the model (text-only and image-caption steps): DDP expects every used
+        # parameter to get a gradient, so gradients are averaged by hand instead (the same for every kind of step)
+        self.hand_sync = c.data.dataset in ('text', 'babylm') and self.world > 1 and not self.cached
+        if self.hand_sync:
+            self.model = self.acc.prepare_model(model, evaluation_mode=True)   # placed, not wrapped in DDP
+            self.optimizer = self.acc.prepare_optimizer(opt)
+            for t in [*model.parameters(), *model.buffers()]: dist.broadcast(t.data, 0)   # as DDP does
+        else: self.model, self.optimizer = self.acc.prepare(model, opt)
         self.run_dir = c.run_dir
         self.ckpt = CheckpointManager(self.run_dir / 'checkpoints', c.checkpoint.keep_last, self.main,
                                       verify=getattr(c.checkpoint, 'verify', True))   # switch: trainer.ckpt.verify
@@ -605,7 +624,8 @@ class Trainer:
             if hasattr(ds, 'set_epoch'): ds.set_epoch(epoch)
             if hasattr(ds, 'set_start'): ds.set_start(start)            # a stream that resumes from a batch count alone
             bs = None if getattr(ds, 'yields_batches', False) else self.fetch_rows   # items that are whole batches
-            return DataLoader(ds, batch_size=bs, **kw), (0 if hasattr(ds, 'state_dict') or hasattr(ds, 'set_start') else start)
+            skip = 0 if hasattr(ds, 'state_dict') or hasattr(ds, 'set_start') else start
+            return DataLoader(ds, batch_size=bs, **kw), skip
         n, B, G = len(self.train_data), self.fetch_rows, self.fetch_rows * self.world
         perm = (torch.randperm(n, generator=torch.Generator().manual_seed(c.seed * 7919 + epoch)) if c.data.shuffle
                 else torch.arange(n))
@@ -683,6 +703,7 @@ class Trainer:
             for name, child in self.unwrapped.named_children():
                 gs = [p.grad.detach().float().norm() for p in child.parameters() if p.grad is not None]
                 if gs: m[f'Gradients/{name}_Norm'] = (torch.stack(gs).norm() / scale).item()
+        if self.hand_sync: _average_grads(self.unwrapped, acc.device)
         gnorm = acc.clip_grad_norm_(self.model.parameters(), c.optim.grad_clip or float('inf'))
         gnorm = float(gnorm) if gnorm is not None else float('nan')
         bad = self._any(not finite or (acc.scaler is None and not math.isfinite(gnorm)))
@@ -699,7 +720,9 @@ class Trainer:
             s['nonfinite'] = 0
         s['step'] += 1
         k = self.world
-        s['samples'] += rows * k; s['tokens'] += toks * k; s['words'] += words * k
+        s['samples'] += rows * k; s['tokens'] += toks * k
+        if k > 1: words = int(acc.reduce(torch.tensor(words, device=acc.device), 'sum').item())   # shares may differ
+        s['words'] += words
         m.update({'Training/loss': loss_sum, **{(f'Model/{n_}' if n_ == 'logit_scale' else f'Training/{n_}'): v for n_, v in parts.items() if n_ != 'loss'},
                   'Training/learning_rate': lr, 'Gradients/Total_Norm': gnorm, 'tokens/processed': s['tokens'],
                   'Training/epoch': s['epoch'], 'Training/nonfinite_skipped': s['nonfinite_total'],
@@ -795,6 +818,8 @@ class Trainer:
                         b = self._trim(b, s['tokens'] + pend_t, s['words'] + pend_w)
                         if b is None: break
                     fetched.append(b)
+                if self.world > 1 and self.iterable and self._any(not fetched) and fetched:
+                    fetched, exhausted = [], True   # a stream ran out on another process: the epoch ends on all
                 if not fetched:
                     if exhausted: break                                     # end of the epoch
                     done, stop_reason = True, 'budget'; break
@@ -849,8 +874,9 @@ class Trainer:
         if c.checkpoint.best_metric and s['best'] is None and self.main:
             warnings.warn(f'checkpoint.best_metric={c.checkpoint.best_metric!r} was never logged, so no best/ checkpoint was saved')
         latest = self.ckpt.latest(verify=False) if self.main else None
-        if latest is None or json.loads((latest / 'manifest.json').read_text())['step'] != s['step'] or not self.main:
-            self.save()                                           # resuming a finished run is a no-op
+        need = [latest is None or json.loads((latest / 'manifest.json').read_text())['step'] != s['step']]
+        if self.world > 1: dist.broadcast_object_list(need, src=0)   # the main process decides: saving is collective
+        if need[0]: self.save()                                   # resuming a finished run is a no-op
         self._call('on_train_end')
         fdir = self.run_dir / 'final'
         if self.main:
