@@ -139,18 +139,21 @@ class MemoryAccess:
 _BIT_SIG = inspect.signature(BitAttention.forward)
 
 def _bit_weights(m, args, kwargs):
-    "The weights a bitnet `Attention` used, recomputed from its inputs (its explicit path, without the values)."
-    a = _BIT_SIG.bind(m, *args, **kwargs); a.apply_defaults(); a = a.arguments
-    x, mask, past = a['x'], a['mask'], a['past']
-    q = m._heads(m.q(x))
-    if m.cross: k = past[0] if past is not None else m._heads(m.k(a['context']))
-    else:
-        q, k = apply_rope(q, a['pos'], m.theta), apply_rope(m._heads(m.k(x)), a['pos'], m.theta)
-        if past is not None: k = torch.cat([past[0], k], 2)
-    s = (q.float() @ k.float().transpose(-1, -2)) * q.shape[-1] ** -0.5
-    if a['is_causal']: mask = torch.ones(s.shape[-2:], dtype=torch.bool, device=s.device).tril()
-    if mask is not None: s = s.masked_fill(~mask, float('-inf'))
-    return s.softmax(-1)
+    "The weights a bitnet `Attention` used: its own explicit path re-run on the same inputs (window, sinks, joint context included)."
+    a = _BIT_SIG.bind(m, *args, **kwargs); a.apply_defaults(); a = dict(a.arguments); a.pop('self')
+    was, m.training = m.training, False   # weights before dropout, and no random numbers drawn (training stays reproducible)
+    try: return BitAttention.forward(m, **{**a, 'output_attentions': True})[1]
+    finally: m.training = was
+
+def _key_groups(m, kwargs, n_keys, prefix_len=0):
+    "Name -> (start, stop) of the key groups of a bitnet attention map: prefix, tokens, context (cross or per-layer)."
+    if m.cross: return {'context': (0, n_keys)}
+    joint = kwargs.get('joint')
+    ctx = joint[0].shape[2] if joint is not None else 0
+    g = {'prefix': (0, prefix_len)} if prefix_len else {}
+    g['tokens'] = (prefix_len, n_keys - ctx)
+    if ctx: g['context'] = (n_keys - ctx, n_keys)
+    return g
 
 def _vit_weights(m, args, kwargs):
     "The weights of a DINOv2 (transformers) or timm ViT attention layer, recomputed from its input tokens."
@@ -173,13 +176,13 @@ class AttentionRecorder:
         self.model, self.kinds, self.keep_last = model, _check_kinds(kinds), keep_last
         self.sites = attention_sites(model, self.kinds)
         self.memories = [m for m in model.modules() if isinstance(m, EpisodicMemory)] if 'memory' in self.kinds else []
-        self._handles, self._patched, self._qmask = [], [], {}
+        self._handles, self._patched, self._qmask, self._prefix = [], [], {}, {}
         self.reset()
 
     def reset(self):
         "Forget everything recorded so far."
         self.stats = {k: HeadStats() for k in self.kinds if k != 'memory'}
-        self.memory, self.last = MemoryAccess(), {}
+        self.memory, self.last, self.key_groups = MemoryAccess(), {}, {}
 
     def record(self, kind:str, # one of `KINDS`
                layer:int, # layer index within the kind
@@ -194,7 +197,7 @@ class AttentionRecorder:
         if self.keep_last:
             maps = self.last.setdefault(kind, [])
             if layer == 0: maps.clear()
-            maps.append(w.detach()[:self.keep_last].float().cpu())
+            maps.append(w.detach()[:self.keep_last].to(torch.promote_types(w.dtype, torch.float32)).cpu())   # fp64 stays fp64
 
     def observe(self, attentions:dict, # kind -> list over layers of [b, h, q, k]; 'memory' -> [b, q, slots]
                 query_mask=None, # [batch, tokens] mask of the text queries (encoder, decoder, cross kinds)
@@ -212,6 +215,8 @@ class AttentionRecorder:
             w = out[1] if isinstance(out, tuple) and len(out) > 1 and isinstance(out[1], torch.Tensor) else None
             if w is None:
                 with torch.no_grad(): w = (_bit_weights if isinstance(m, BitAttention) else _vit_weights)(m, args, kwargs)
+            if isinstance(m, BitAttention) and w is not None and site.kind in self.kinds:
+                self.key_groups[site.kind] = _key_groups(m, kwargs, w.shape[-1], self._prefix.get(id(site.owner), 0))
             self.record(site.kind, site.layer, w, self._qmask.get(id(site.owner)))
         return hook
 
@@ -220,6 +225,9 @@ class AttentionRecorder:
         names = ('attention_mask',) if isinstance(m, BitTransformer) else ('attention_mask', 'mask')
         am = next((kwargs[n] for n in names if kwargs.get(n) is not None), args[1] if len(args) > 1 else None)
         am = am if isinstance(am, torch.Tensor) and am.dim() == 2 else None
+        past = kwargs.get('past_key_values') if isinstance(m, BitTransformer) else None
+        pre = kwargs.get('prefix') if isinstance(m, BitTransformer) else None
+        self._prefix[id(m)] = past.prefix_len if past is not None else pre.shape[1] if pre is not None else 0
         if isinstance(m, BitTransformer) and kwargs.get('prefix') is not None:
             pre, pm = kwargs['prefix'], kwargs.get('prefix_mask')
             if am is not None or pm is not None:
@@ -251,7 +259,7 @@ class AttentionRecorder:
     def __exit__(self, *exc):
         for h in self._handles: h.remove()
         for obj, name in self._patched: delattr(obj, name)
-        self._handles, self._patched, self._qmask = [], [], {}
+        self._handles, self._patched, self._qmask, self._prefix = [], [], {}, {}
 
     def summary(self)->dict:
         "kind -> per-head statistics (numpy [layers, heads]); 'memory' -> slot usage, entropy, ages."
@@ -477,6 +485,7 @@ def plot_head_patterns(maps, # list over layers of [heads, query, key] for ONE i
                        queries:list|None=None, # labels of the query tokens
                        keys:list|None=None, # labels of the key tokens
                        title:str='',
+                       groups:dict|None=None, # key groups, name -> (start, stop), e.g. `rec.key_groups['decoder']`: drawn as separators
                       ):
     "Grid of attention maps (rows: layers, columns: heads) of one input, on one colour scale."
     import matplotlib.pyplot as plt
@@ -490,7 +499,10 @@ def plot_head_patterns(maps, # list over layers of [heads, query, key] for ONE i
             ax = axes[r, h]
             im = ax.imshow(maps[l][h].float().numpy(), cmap='magma', vmin=0, vmax=vmax, aspect='auto', interpolation='nearest')
             ax.set_title(f'layer {l} head {h}', fontsize=8)
-            ax.set_xlabel('key', fontsize=7); ax.set_ylabel('query', fontsize=7); ax.tick_params(labelsize=6)
+            ax.set_xlabel('key' + (f" ({' | '.join(groups)})" if groups else ''), fontsize=7)
+            ax.set_ylabel('query', fontsize=7); ax.tick_params(labelsize=6)
+            for start, _ in (groups or {}).values():
+                if start: ax.axvline(start - 0.5, color='cyan', lw=1)
             if keys is not None and len(keys) == maps[l].shape[-1] <= 24:
                 ax.set_xticks(range(len(keys))); ax.set_xticklabels(keys, rotation=90, fontsize=6)
             if queries is not None and len(queries) == maps[l].shape[-2] <= 24:
