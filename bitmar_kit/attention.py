@@ -145,14 +145,17 @@ def _bit_weights(m, args, kwargs):
     try: return BitAttention.forward(m, **{**a, 'output_attentions': True})[1]
     finally: m.training = was
 
-def _key_groups(m, kwargs, n_keys, prefix_len=0):
+def _key_groups(m, kwargs, n_keys, prefix_len=0, memory_last=False):
     "Name -> (start, stop) of the key groups of a bitnet attention map: prefix, tokens, context (cross or per-layer)."
-    if m.cross: return {'context': (0, n_keys)}
     joint = kwargs.get('joint')
-    ctx = joint[0].shape[2] if joint is not None else 0
+    ctx = n_keys if m.cross else joint[0].shape[2] if joint is not None else 0
     g = {'prefix': (0, prefix_len)} if prefix_len else {}
-    g['tokens'] = (prefix_len, n_keys - ctx)
+    if not m.cross: g['tokens'] = (prefix_len, n_keys - ctx)
     if ctx: g['context'] = (n_keys - ctx, n_keys)
+    if memory_last:   # BitMar's conditioning tokens: image tokens (CLS, patches), then the memory read
+        g = {k: v for name, (a, b) in g.items()
+             for k, v in ((('image', (a, b - 1)), ('memory', (b - 1, b))) if name in ('prefix', 'context') and b - a > 1
+                          else ((name, (a, b)),))}
     return g
 
 def _vit_weights(m, args, kwargs):
@@ -177,6 +180,8 @@ class AttentionRecorder:
         self.sites = attention_sites(model, self.kinds)
         self.memories = [m for m in model.modules() if isinstance(m, EpisodicMemory)] if 'memory' in self.kinds else []
         self._handles, self._patched, self._qmask, self._prefix = [], [], {}, {}
+        dec = getattr(model, 'decoder', None)   # a BitMar: its decoder's prefix / context ends with the memory read
+        self._memory_last = {id(dec)} if isinstance(dec, BitTransformer) and hasattr(model, '_condition') else set()
         self.reset()
 
     def reset(self):
@@ -216,7 +221,8 @@ class AttentionRecorder:
             if w is None:
                 with torch.no_grad(): w = (_bit_weights if isinstance(m, BitAttention) else _vit_weights)(m, args, kwargs)
             if isinstance(m, BitAttention) and w is not None and site.kind in self.kinds:
-                self.key_groups[site.kind] = _key_groups(m, kwargs, w.shape[-1], self._prefix.get(id(site.owner), 0))
+                self.key_groups[site.kind] = _key_groups(m, kwargs, w.shape[-1], self._prefix.get(id(site.owner), 0),
+                                                         id(site.owner) in self._memory_last)
             self.record(site.kind, site.layer, w, self._qmask.get(id(site.owner)))
         return hook
 
@@ -539,11 +545,15 @@ def plot_image_attention(image, # PIL image, HWC array, or a normalised [3, H, W
                          ax=None, # draw into this axis
                          alpha:float=0.55, # overlay opacity
                          colorbar:bool=True,
+                         keys:tuple|None=None, # (start, stop) of the image tokens among the keys, e.g. `rec.key_groups['decoder']['image']`
                         ):
     "Overlay a query's attention over the image patches on the image (bilinear upsampling of the patch grid)."
     import torch.nn.functional as F
     img = _image_array(image)
     w = torch.as_tensor(weights).detach().float().cpu()
+    if keys is not None:
+        if w.dim() != 1: raise ValueError(f"keys= selects image tokens from a [keys] vector, got weights of shape {tuple(w.shape)}")
+        w = w[keys[0]:keys[1]]
     if w.dim() == 1:
         skip, (gh, gw) = patch_grid(len(w), grid)
         w = rearrange(w[skip:], '(h w) -> h w', h=gh)
@@ -626,6 +636,7 @@ def attention_explorer(images, # [batch, 3, H, W] normalised images (or a list o
                        layer:int=-1, sample:int=0, # the static figure's layer and sample
                        max_tokens:int=4, # rows of the static figure
                        show_tokens:list|None=None, # token positions for the static rows (default: the first `max_tokens`)
+                       keys:tuple|None=None, # (start, stop) of the image tokens among the keys, e.g. `rec.key_groups['decoder']['image']`
                       ):
     "Browse a token's attention over its image by sample, layer, head and token (ipywidgets), or a static grid."
     import matplotlib.pyplot as plt
@@ -642,7 +653,7 @@ def attention_explorer(images, # [batch, 3, H, W] normalised images (or a list o
         fig, axes = plt.subplots(len(rows), H, figsize=(2.6 * H, 2.4 * len(rows)), squeeze=False)
         for r, t in enumerate(rows):
             for h in range(H):
-                plot_image_attention(images[sample], w_of(sample, l, h, t), grid, ax=axes[r, h], colorbar=False,
+                plot_image_attention(images[sample], w_of(sample, l, h, t), grid, ax=axes[r, h], colorbar=False, keys=keys,
                                      title=f'"{toks[sample][t]}", head {h}')
         fig.suptitle(f'sample {sample}, layer {l}: each token (row) over the image patches, per head (column); '
                      'bright = more attention (each panel over its own range)', fontsize=9)
@@ -659,7 +670,7 @@ def attention_explorer(images, # [batch, 3, H, W] normalised images (or a list o
             out.clear_output(wait=True)
             s, l, h, t = ws['s'].value, ws['l'].value, ws['h'].value, ws['t'].value
             name = toks[s][t] if t < len(toks[s]) else f't{t}'
-            plot_image_attention(images[s], w_of(s, l, h, t), grid, title=f'"{name}" layer {l} {"mean of heads" if h == "mean" else f"head {h}"}')
+            plot_image_attention(images[s], w_of(s, l, h, t), grid, keys=keys, title=f'"{name}" layer {l} {"mean of heads" if h == "mean" else f"head {h}"}')
             plt.show()
     for w in ws.values(): w.observe(draw, names='value')
     box = W.VBox([W.HBox(list(ws.values())[:2]), W.HBox(list(ws.values())[2:]), out])
