@@ -139,18 +139,24 @@ class MemoryAccess:
 _BIT_SIG = inspect.signature(BitAttention.forward)
 
 def _bit_weights(m, args, kwargs):
-    "The weights a bitnet `Attention` used, recomputed from its inputs (its explicit path, without the values)."
-    a = _BIT_SIG.bind(m, *args, **kwargs); a.apply_defaults(); a = a.arguments
-    x, mask, past = a['x'], a['mask'], a['past']
-    q = m._heads(m.q(x))
-    if m.cross: k = past[0] if past is not None else m._heads(m.k(a['context']))
-    else:
-        q, k = apply_rope(q, a['pos'], m.theta), apply_rope(m._heads(m.k(x)), a['pos'], m.theta)
-        if past is not None: k = torch.cat([past[0], k], 2)
-    s = (q.float() @ k.float().transpose(-1, -2)) * q.shape[-1] ** -0.5
-    if a['is_causal']: mask = torch.ones(s.shape[-2:], dtype=torch.bool, device=s.device).tril()
-    if mask is not None: s = s.masked_fill(~mask, float('-inf'))
-    return s.softmax(-1)
+    "The weights a bitnet `Attention` used: its own explicit path re-run on the same inputs (window, sinks, joint context included)."
+    a = _BIT_SIG.bind(m, *args, **kwargs); a.apply_defaults(); a = dict(a.arguments); a.pop('self')
+    was, m.training = m.training, False   # weights before dropout, and no random numbers drawn (training stays reproducible)
+    try: return BitAttention.forward(m, **{**a, 'output_attentions': True})[1]
+    finally: m.training = was
+
+def _key_groups(m, kwargs, n_keys, prefix_len=0, memory_last=False):
+    "Name -> (start, stop) of the key groups of a bitnet attention map: prefix, tokens, context (cross or per-layer)."
+    joint = kwargs.get('joint')
+    ctx = n_keys if m.cross else joint[0].shape[2] if joint is not None else 0
+    g = {'prefix': (0, prefix_len)} if prefix_len else {}
+    if not m.cross: g['tokens'] = (prefix_len, n_keys - ctx)
+    if ctx: g['context'] = (n_keys - ctx, n_keys)
+    if memory_last:   # BitMar's conditioning tokens: image tokens (CLS, patches), then the memory read
+        g = {k: v for name, (a, b) in g.items()
+             for k, v in ((('image', (a, b - 1)), ('memory', (b - 1, b))) if name in ('prefix', 'context') and b - a > 1
+                          else ((name, (a, b)),))}
+    return g
 
 def _vit_weights(m, args, kwargs):
     "The weights of a DINOv2 (transformers) or timm ViT attention layer, recomputed from its input tokens."
@@ -173,13 +179,15 @@ class AttentionRecorder:
         self.model, self.kinds, self.keep_last = model, _check_kinds(kinds), keep_last
         self.sites = attention_sites(model, self.kinds)
         self.memories = [m for m in model.modules() if isinstance(m, EpisodicMemory)] if 'memory' in self.kinds else []
-        self._handles, self._patched, self._qmask = [], [], {}
+        self._handles, self._patched, self._qmask, self._prefix = [], [], {}, {}
+        dec = getattr(model, 'decoder', None)   # a BitMar: its decoder's prefix / context ends with the memory read
+        self._memory_last = {id(dec)} if isinstance(dec, BitTransformer) and hasattr(model, '_condition') else set()
         self.reset()
 
     def reset(self):
         "Forget everything recorded so far."
         self.stats = {k: HeadStats() for k in self.kinds if k != 'memory'}
-        self.memory, self.last = MemoryAccess(), {}
+        self.memory, self.last, self.key_groups = MemoryAccess(), {}, {}
 
     def record(self, kind:str, # one of `KINDS`
                layer:int, # layer index within the kind
@@ -194,7 +202,7 @@ class AttentionRecorder:
         if self.keep_last:
             maps = self.last.setdefault(kind, [])
             if layer == 0: maps.clear()
-            maps.append(w.detach()[:self.keep_last].float().cpu())
+            maps.append(w.detach()[:self.keep_last].to(torch.promote_types(w.dtype, torch.float32)).cpu())   # fp64 stays fp64
 
     def observe(self, attentions:dict, # kind -> list over layers of [b, h, q, k]; 'memory' -> [b, q, slots]
                 query_mask=None, # [batch, tokens] mask of the text queries (encoder, decoder, cross kinds)
@@ -212,6 +220,9 @@ class AttentionRecorder:
             w = out[1] if isinstance(out, tuple) and len(out) > 1 and isinstance(out[1], torch.Tensor) else None
             if w is None:
                 with torch.no_grad(): w = (_bit_weights if isinstance(m, BitAttention) else _vit_weights)(m, args, kwargs)
+            if isinstance(m, BitAttention) and w is not None and site.kind in self.kinds:
+                self.key_groups[site.kind] = _key_groups(m, kwargs, w.shape[-1], self._prefix.get(id(site.owner), 0),
+                                                         id(site.owner) in self._memory_last)
             self.record(site.kind, site.layer, w, self._qmask.get(id(site.owner)))
         return hook
 
@@ -220,6 +231,9 @@ class AttentionRecorder:
         names = ('attention_mask',) if isinstance(m, BitTransformer) else ('attention_mask', 'mask')
         am = next((kwargs[n] for n in names if kwargs.get(n) is not None), args[1] if len(args) > 1 else None)
         am = am if isinstance(am, torch.Tensor) and am.dim() == 2 else None
+        past = kwargs.get('past_key_values') if isinstance(m, BitTransformer) else None
+        pre = kwargs.get('prefix') if isinstance(m, BitTransformer) else None
+        self._prefix[id(m)] = past.prefix_len if past is not None else pre.shape[1] if pre is not None else 0
         if isinstance(m, BitTransformer) and kwargs.get('prefix') is not None:
             pre, pm = kwargs['prefix'], kwargs.get('prefix_mask')
             if am is not None or pm is not None:
@@ -251,7 +265,7 @@ class AttentionRecorder:
     def __exit__(self, *exc):
         for h in self._handles: h.remove()
         for obj, name in self._patched: delattr(obj, name)
-        self._handles, self._patched, self._qmask = [], [], {}
+        self._handles, self._patched, self._qmask, self._prefix = [], [], {}, {}
 
     def summary(self)->dict:
         "kind -> per-head statistics (numpy [layers, heads]); 'memory' -> slot usage, entropy, ages."
@@ -477,6 +491,7 @@ def plot_head_patterns(maps, # list over layers of [heads, query, key] for ONE i
                        queries:list|None=None, # labels of the query tokens
                        keys:list|None=None, # labels of the key tokens
                        title:str='',
+                       groups:dict|None=None, # key groups, name -> (start, stop), e.g. `rec.key_groups['decoder']`: drawn as separators
                       ):
     "Grid of attention maps (rows: layers, columns: heads) of one input, on one colour scale."
     import matplotlib.pyplot as plt
@@ -490,7 +505,10 @@ def plot_head_patterns(maps, # list over layers of [heads, query, key] for ONE i
             ax = axes[r, h]
             im = ax.imshow(maps[l][h].float().numpy(), cmap='magma', vmin=0, vmax=vmax, aspect='auto', interpolation='nearest')
             ax.set_title(f'layer {l} head {h}', fontsize=8)
-            ax.set_xlabel('key', fontsize=7); ax.set_ylabel('query', fontsize=7); ax.tick_params(labelsize=6)
+            ax.set_xlabel('key' + (f" ({' | '.join(groups)})" if groups else ''), fontsize=7)
+            ax.set_ylabel('query', fontsize=7); ax.tick_params(labelsize=6)
+            for start, _ in (groups or {}).values():
+                if start: ax.axvline(start - 0.5, color='cyan', lw=1)
             if keys is not None and len(keys) == maps[l].shape[-1] <= 24:
                 ax.set_xticks(range(len(keys))); ax.set_xticklabels(keys, rotation=90, fontsize=6)
             if queries is not None and len(queries) == maps[l].shape[-2] <= 24:
@@ -527,11 +545,15 @@ def plot_image_attention(image, # PIL image, HWC array, or a normalised [3, H, W
                          ax=None, # draw into this axis
                          alpha:float=0.55, # overlay opacity
                          colorbar:bool=True,
+                         keys:tuple|None=None, # (start, stop) of the image tokens among the keys, e.g. `rec.key_groups['decoder']['image']`
                         ):
     "Overlay a query's attention over the image patches on the image (bilinear upsampling of the patch grid)."
     import torch.nn.functional as F
     img = _image_array(image)
     w = torch.as_tensor(weights).detach().float().cpu()
+    if keys is not None:
+        if w.dim() != 1: raise ValueError(f"keys= selects image tokens from a [keys] vector, got weights of shape {tuple(w.shape)}")
+        w = w[keys[0]:keys[1]]
     if w.dim() == 1:
         skip, (gh, gw) = patch_grid(len(w), grid)
         w = rearrange(w[skip:], '(h w) -> h w', h=gh)
@@ -614,6 +636,7 @@ def attention_explorer(images, # [batch, 3, H, W] normalised images (or a list o
                        layer:int=-1, sample:int=0, # the static figure's layer and sample
                        max_tokens:int=4, # rows of the static figure
                        show_tokens:list|None=None, # token positions for the static rows (default: the first `max_tokens`)
+                       keys:tuple|None=None, # (start, stop) of the image tokens among the keys, e.g. `rec.key_groups['decoder']['image']`
                       ):
     "Browse a token's attention over its image by sample, layer, head and token (ipywidgets), or a static grid."
     import matplotlib.pyplot as plt
@@ -630,7 +653,7 @@ def attention_explorer(images, # [batch, 3, H, W] normalised images (or a list o
         fig, axes = plt.subplots(len(rows), H, figsize=(2.6 * H, 2.4 * len(rows)), squeeze=False)
         for r, t in enumerate(rows):
             for h in range(H):
-                plot_image_attention(images[sample], w_of(sample, l, h, t), grid, ax=axes[r, h], colorbar=False,
+                plot_image_attention(images[sample], w_of(sample, l, h, t), grid, ax=axes[r, h], colorbar=False, keys=keys,
                                      title=f'"{toks[sample][t]}", head {h}')
         fig.suptitle(f'sample {sample}, layer {l}: each token (row) over the image patches, per head (column); '
                      'bright = more attention (each panel over its own range)', fontsize=9)
@@ -647,7 +670,7 @@ def attention_explorer(images, # [batch, 3, H, W] normalised images (or a list o
             out.clear_output(wait=True)
             s, l, h, t = ws['s'].value, ws['l'].value, ws['h'].value, ws['t'].value
             name = toks[s][t] if t < len(toks[s]) else f't{t}'
-            plot_image_attention(images[s], w_of(s, l, h, t), grid, title=f'"{name}" layer {l} {"mean of heads" if h == "mean" else f"head {h}"}')
+            plot_image_attention(images[s], w_of(s, l, h, t), grid, keys=keys, title=f'"{name}" layer {l} {"mean of heads" if h == "mean" else f"head {h}"}')
             plt.show()
     for w in ws.values(): w.observe(draw, names='value')
     box = W.VBox([W.HBox(list(ws.values())[:2]), W.HBox(list(ws.values())[2:]), out])
