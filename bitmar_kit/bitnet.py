@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['act_quant', 'weight_quant', 'BitLinear', 'pack_ternary', 'unpack_ternary', 'ternary_kernel', 'kernel_layout',
-           'kernel_codes', 'ternary_matmul', 'int8_matmul', 'PackedBitLinear', 'ternary_codes', 'resident_bits',
-           'to_inference', 'quant_stats', 'bitnetify', 'BitTransformerConfig', 'apply_rope', 'Attention', 'MLP',
-           'Block', 'KVCache', 'BitTransformerOutput', 'BitTransformer']
+           'kernel_codes', 'ternary_matmul', 'ternary_linear', 'int8_matmul', 'PackedBitLinear', 'ternary_codes',
+           'resident_bits', 'to_inference', 'quant_stats', 'bitnetify', 'BitTransformerConfig', 'apply_rope',
+           'Attention', 'MLP', 'Block', 'KVCache', 'BitTransformerOutput', 'BitTransformer']
 
 # %% ../nbs/01_bitnet.ipynb #65440221
 import math, re
@@ -96,7 +96,7 @@ def unpack_ternary(packed:torch.Tensor, # uint8 codes from `pack_ternary`
     return codes if scale is None else (codes.float() / scale).to(dtype)
 
 # %% ../nbs/01_bitnet.ipynb #1d1e10e6
-import os, ctypes, hashlib, shutil, subprocess, tempfile, time, warnings
+import os, ctypes, hashlib, platform, shutil, subprocess, tempfile, time, warnings
 from pathlib import Path
 
 # %% ../nbs/01_bitnet.ipynb #0c6a5b47
@@ -109,6 +109,7 @@ _TERNARY_CPP = r"""// Exact int8 x ternary matmul for PackedBitLinear: out[M, N]
 #include <stdlib.h>
 #include <string.h>
 #include <utility>
+#include <math.h>
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -288,12 +289,25 @@ extern "C" int bitmar_best_isa(void) {
 #endif
 }
 
+// Shared driver: a = zero-padded int8 activations [M, lda], sum = their row sums; runs the row-group chunks in parallel.
+static int run(const int8_t *a, const int32_t *sum, const uint8_t *w, int32_t *out, int64_t M, int64_t K, int64_t N,
+               int isa, int threads) {
+  if (isa < 0 || isa > bitmar_best_isa()) isa = bitmar_best_isa();
+  const int64_t Kb = (K + 3) / 4, groups = (N + 15) / 16;
+  const Job j = {a, sum, w, 4 * Kb + 64, Kb, N, out};
+  const int64_t per = 8, items = (groups + per - 1) / per;  // work items of 8 row groups (128 rows)
+  #pragma omp parallel for num_threads(threads) schedule(static) if(threads > 1 && items > 1 && M * N * K > (1 << 20))
+  for (int64_t c = 0; c < items; ++c) run_chunk(j, isa, M, c * per, (c + 1) * per < groups ? (c + 1) * per : groups);
+  return isa;
+}
+
+static inline int64_t lda_of(int64_t K) { return 4 * ((K + 3) / 4) + 64; }  // +64: rows 4 KiB apart share L1 sets
+
 // q: int8 [M, K]; w: uint8 [ceil(N/16), ceil(K/4), 16]; out: int32 [M, N]. isa: 0 portable C++, 1 AVX2, 2 AVX-512
 // VNNI, -1 (or one not compiled in) the best compiled in. Returns the ISA used, or -1 if memory ran out.
 extern "C" int bitmar_ternary_mm(const int8_t *q, const uint8_t *w, int32_t *out, int64_t M, int64_t K, int64_t N,
                                  int isa, int threads) {
-  if (isa < 0 || isa > bitmar_best_isa()) isa = bitmar_best_isa();
-  const int64_t Kb = (K + 3) / 4, lda = 4 * Kb + 64, groups = (N + 15) / 16;  // +64: rows 4 KiB apart share L1 sets
+  const int64_t lda = lda_of(K);
   int8_t *a = (int8_t *)malloc((size_t)(M * lda));
   int32_t *sum = (int32_t *)malloc(sizeof(int32_t) * (size_t)M);
   if (!a || !sum) { free(a); free(sum); return -1; }
@@ -304,24 +318,58 @@ extern "C" int bitmar_ternary_mm(const int8_t *q, const uint8_t *w, int32_t *out
     memset(a + m * lda + K, 0, (size_t)(lda - K));
     sum[m] = s;
   }
-  const Job j = {a, sum, w, lda, Kb, N, out};
-  const int64_t per = 8, items = (groups + per - 1) / per;  // work items of 8 row groups (128 rows)
-  #pragma omp parallel for num_threads(threads) schedule(static) if(threads > 1 && items > 1 && M * N * K > (1 << 20))
-  for (int64_t c = 0; c < items; ++c) run_chunk(j, isa, M, c * per, (c + 1) * per < groups ? (c + 1) * per : groups);
+  const int used = run(a, sum, w, out, M, K, N, isa, threads);
   free(a); free(sum);
-  return isa;
+  return used;
+}
+
+// The whole PackedBitLinear after its RMSNorm: y[M, N] = (q @ codes^T) / (s * wscale) (+ bias), with q, s the per-token
+// absmax int8 quantization of x [M, K]. Every float step is the torch path's, in its order (1 / absmax, times 127;
+// x * s rounded half to even; one division per output), so the outputs are bitwise the same.
+extern "C" int bitmar_ternary_linear(const float *x, const uint8_t *w, float *y, const float *bias, float wscale,
+                                     int64_t M, int64_t K, int64_t N, int isa, int threads) {
+  const int64_t lda = lda_of(K);
+  int8_t *a = (int8_t *)malloc((size_t)(M * lda));
+  int32_t *sum = (int32_t *)malloc(sizeof(int32_t) * (size_t)M), *acc = (int32_t *)malloc(sizeof(int32_t) * (size_t)(M * N));
+  float *scale = (float *)malloc(sizeof(float) * (size_t)M);
+  if (!a || !sum || !acc || !scale) { free(a); free(sum); free(acc); free(scale); return -1; }
+  for (int64_t m = 0; m < M; ++m) {
+    const float *xm = x + m * K;
+    float amax = 0.0f;
+    for (int64_t k = 0; k < K; ++k) amax = fabsf(xm[k]) > amax ? fabsf(xm[k]) : amax;
+    const float s = (1.0f / (amax < 1e-5f ? 1e-5f : amax)) * 127.0f;
+    int32_t total = 0;
+    int8_t *am = a + m * lda;
+    for (int64_t k = 0; k < K; ++k) {
+      float v = nearbyintf(xm[k] * s);
+      v = v < -128.0f ? -128.0f : (v > 127.0f ? 127.0f : v);
+      am[k] = (int8_t)v;
+      total += am[k];
+    }
+    memset(am + K, 0, (size_t)(lda - K));
+    sum[m] = total; scale[m] = s;
+  }
+  const int used = run(a, sum, w, acc, M, K, N, isa, threads);
+  for (int64_t m = 0; m < M; ++m) {
+    const float d = scale[m] * wscale;
+    float *ym = y + m * N; const int32_t *cm = acc + m * N;
+    if (bias) for (int64_t n = 0; n < N; ++n) ym[n] = (float)cm[n] / d + bias[n];
+    else for (int64_t n = 0; n < N; ++n) ym[n] = (float)cm[n] / d;
+  }
+  free(a); free(sum); free(acc); free(scale);
+  return used;
 }
 """
 
 # %% ../nbs/01_bitnet.ipynb #2cc03ee5
 _KERNEL = {}  # the loaded library and its build facts, once per process
-_KERNEL_FLAGS = ['-O3', '-march=native', '-std=c++17', '-shared', '-fPIC']
+_KERNEL_FLAGS = ['-O3', '-march=native', '-ffp-contract=off', '-std=c++17', '-shared', '-fPIC']  # no FMA: float steps as torch's
 
 def _cpu_flags():
     "The CPU's feature flags (a `-march=native` build is valid only where they match)."
     try:
         with open('/proc/cpuinfo') as f: return next((l for l in f if l.startswith(('flags', 'Features'))), '')
-    except OSError: import platform; return platform.processor()
+    except OSError: return platform.processor()
 
 def _build_kernel():
     cxx = os.environ.get('CXX') or shutil.which('g++') or shutil.which('c++') or shutil.which('clang++')
@@ -347,6 +395,8 @@ def _build_kernel():
     lib = ctypes.CDLL(str(so))
     lib.bitmar_ternary_mm.restype = ctypes.c_int
     lib.bitmar_ternary_mm.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * 3 + [ctypes.c_int] * 2
+    lib.bitmar_ternary_linear.restype = ctypes.c_int
+    lib.bitmar_ternary_linear.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_float] + [ctypes.c_int64] * 3 + [ctypes.c_int] * 2
     lib.bitmar_best_isa.restype = ctypes.c_int
     _KERNEL['path'], _KERNEL['isa'] = so, ('c++', 'avx2', 'avx512-vnni')[lib.bitmar_best_isa()]
     return lib
@@ -399,6 +449,25 @@ def ternary_matmul(q:torch.Tensor, # int8 activations [M, K] (CPU)
     if used < 0: raise MemoryError(f"ternary_matmul could not allocate its {M} x {K} activation buffer")
     if isa is not None and used != _ISAS[isa]: raise RuntimeError(f"this CPU build has no {isa} path (best: {_KERNEL['isa']})")
     return out
+
+def ternary_linear(x:torch.Tensor, # fp32 [M, K], the RMS-normalized input (CPU)
+                   w:torch.Tensor, # `kernel_layout` of the [N, K] ternary weight
+                   out_features:int, # N
+                   weight_scale:float, # the weight's absmean scale s_W
+                   bias:torch.Tensor|None=None, # fp32 [N]
+                  )->torch.Tensor: # fp32 [M, N]
+    "PackedBitLinear after its norm, in one kernel call: int8 activations, ternary matmul, rescale (bitwise the torch path)."
+    lib = ternary_kernel()
+    if lib is None: raise RuntimeError("the ternary kernel is not available: use the torch path (PackedBitLinear(kernel=False))")
+    M, K = x.shape
+    x = x.float().contiguous()
+    y = torch.empty(M, out_features)
+    if M == 0 or out_features == 0: return y
+    b = None if bias is None else bias.float().contiguous()
+    used = lib.bitmar_ternary_linear(x.data_ptr(), w.data_ptr(), y.data_ptr(), None if b is None else b.data_ptr(),
+                                     weight_scale, M, K, out_features, -1, torch.get_num_threads())
+    if used < 0: raise MemoryError(f"ternary_linear could not allocate its buffers for {M} x {K} -> {out_features}")
+    return y
 
 # %% ../nbs/01_bitnet.ipynb #6768b952
 def _int_mm_ok(a, b):
@@ -489,14 +558,13 @@ for f in (_prepare, ternary_codes, _add_packed, _load_from_state_dict, resident_
 def _packed_forward(self:PackedBitLinear, x):
     shape, dtype = x.shape, x.dtype
     x = F.rms_norm(x.float().reshape(-1, self.in_features), (self.in_features,), eps=self.eps)
-    q, s = act_quant(x)
-    q = q.to(torch.int8)
-    if self.kernel_weight is not None and q.device.type == 'cpu': acc = ternary_matmul(q, self.kernel_weight, self.out_features)
+    if self.kernel_weight is not None and x.device.type == 'cpu':   # quantize, matmul and rescale in one call
+        y = ternary_linear(x, self.kernel_weight, self.out_features, self.weight_scale.item(), self.bias)
     else:
-        if self.codes is None or self.codes.device != q.device: self.codes = self.ternary_codes().to(q.device)  # moved off CPU
-        acc = int8_matmul(q, self.codes.t())
-    y = acc.float() / (s * self.weight_scale)
-    if self.bias is not None: y = y + self.bias
+        if self.codes is None or self.codes.device != x.device: self.codes = self.ternary_codes().to(x.device)  # moved off CPU
+        q, s = act_quant(x)
+        y = int8_matmul(q.to(torch.int8), self.codes.t()).float() / (s * self.weight_scale)
+        if self.bias is not None: y = y + self.bias
     return y.to(dtype).reshape(*shape[:-1], self.out_features)
 
 def _packed_repr(self:PackedBitLinear):
