@@ -221,7 +221,7 @@ typedef void (*vnni_fn)(const Job &, int64_t, int64_t);
 typedef void (*pre_fn)(const Job &, const uint8_t *, int64_t, int64_t, int64_t, int64_t);
 template <int G, int... Ts> struct VnniTiles { static constexpr vnni_fn fns[sizeof...(Ts)] = {&tile_vnni<G, Ts>...}; };
 template <int G, int... Ts> struct PreTiles { static constexpr pre_fn fns[sizeof...(Ts)] = {&tile_pre<G, Ts>...}; };
-constexpr int VG = 4, VT = 4, PG = 3, PT = 8, KB = 128;  // tile sizes measured best on an AVX-512 VNNI core
+constexpr int VG = 3, VT = 8, PG = 3, PT = 8, KB = 128;  // tile sizes measured best on an AVX-512 VNNI core
 
 static void run_vnni(const Job &j, int64_t M, int64_t g0, int64_t g1) {
   if (M == 1) {                                   // one token: eight groups in flight, weights streamed once
@@ -233,7 +233,7 @@ static void run_vnni(const Job &j, int64_t M, int64_t g0, int64_t g1) {
   if (M <= VT) {
     for (int64_t g = g0; g < g1;) {
       const int G = g + VG <= g1 ? VG : 1;
-      (G == VG ? VnniTiles<VG, 1, 2, 3, 4>::fns : VnniTiles<1, 1, 2, 3, 4>::fns)[M - 1](j, g, 0);
+      (G == VG ? VnniTiles<VG, 1, 2, 3, 4, 5, 6, 7, 8>::fns : VnniTiles<1, 1, 2, 3, 4, 5, 6, 7, 8>::fns)[M - 1](j, g, 0);
       g += G;
     }
     return;
