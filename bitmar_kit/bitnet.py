@@ -363,7 +363,8 @@ extern "C" int bitmar_ternary_linear(const float *x, const uint8_t *w, float *y,
 
 # %% ../nbs/01_bitnet.ipynb #2cc03ee5
 _KERNEL = {}  # the loaded library and its build facts, once per process
-_KERNEL_FLAGS = ['-O3', '-march=native', '-ffp-contract=off', '-std=c++17', '-shared', '-fPIC']  # no FMA: float steps as torch's
+# -ffp-contract=off: no fused multiply-adds, so the float steps round as torch's do
+_KERNEL_FLAGS = ['-O3', '-march=native', '-ffp-contract=off', '-std=c++17', '-shared', '-fPIC']
 
 def _cpu_flags():
     "The CPU's feature flags (a `-march=native` build is valid only where they match)."
@@ -385,10 +386,12 @@ def _build_kernel():
             src, out = Path(tmp) / 'ternary.cpp', Path(tmp) / 'ternary.so'
             src.write_text(_TERNARY_CPP)
             for omp in (['-fopenmp'], []):  # OpenMP threads where the compiler has it (it shares torch's libgomp)
-                r = subprocess.run([cxx, *_KERNEL_FLAGS, *omp, str(src), '-o', str(out)], capture_output=True, text=True)
+                r = subprocess.run([cxx, *_KERNEL_FLAGS, *omp, str(src), '-o', str(out)],
+                                   capture_output=True, text=True)
                 if r.returncode == 0: break
             else:
-                warnings.warn(f'building the ternary kernel failed, PackedBitLinear uses the pure-torch path:\n{r.stderr[-800:]}')
+                warnings.warn('building the ternary kernel failed, PackedBitLinear uses the pure-torch path:\n'
+                              + r.stderr[-800:])
                 return None
             os.replace(out, so)  # atomic: a concurrent process sees the whole file or none
         _KERNEL['build_s'] = time.perf_counter() - t0
@@ -396,7 +399,8 @@ def _build_kernel():
     lib.bitmar_ternary_mm.restype = ctypes.c_int
     lib.bitmar_ternary_mm.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * 3 + [ctypes.c_int] * 2
     lib.bitmar_ternary_linear.restype = ctypes.c_int
-    lib.bitmar_ternary_linear.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_float] + [ctypes.c_int64] * 3 + [ctypes.c_int] * 2
+    lib.bitmar_ternary_linear.argtypes = ([ctypes.c_void_p] * 4 + [ctypes.c_float] + [ctypes.c_int64] * 3
+                                          + [ctypes.c_int] * 2)
     lib.bitmar_best_isa.restype = ctypes.c_int
     _KERNEL['path'], _KERNEL['isa'] = so, ('c++', 'avx2', 'avx512-vnni')[lib.bitmar_best_isa()]
     return lib
@@ -410,7 +414,7 @@ def ternary_kernel()->ctypes.CDLL|None: # None: no compiler, or turned off with 
 # %% ../nbs/01_bitnet.ipynb #b75b1e73
 def kernel_layout(packed:torch.Tensor, # uint8 bytes from `pack_ternary` of an [out, in] weight
                   shape:tuple, # (out_features, in_features)
-                 )->torch.Tensor: # uint8 [ceil(out / 16), ceil(in / 4), 16]: 2 bits per weight, as `ternary_matmul` reads them
+                 )->torch.Tensor: # uint8 [ceil(out / 16), ceil(in / 4), 16], 2 bits per weight, for `ternary_matmul`
     "Regroup packed ternary codes for the kernel: byte [g, b, i] holds inputs 4b..4b+3 of row 16g + i."
     n, k = shape
     c = F.pad(unpack_ternary(packed, shape) + 1, (0, -k % 4, 0, -n % 16), value=1).to(torch.uint8)  # pads: code 0
@@ -434,20 +438,25 @@ def ternary_matmul(q:torch.Tensor, # int8 activations [M, K] (CPU)
                   )->torch.Tensor: # int32 [M, N] = q @ codes.T, exact
     "Exact int8 x ternary matmul with the compiled kernel (threads: `torch.get_num_threads()`)."
     lib = ternary_kernel()
-    if lib is None: raise RuntimeError("the ternary kernel is not available (no C++ compiler, or BITMAR_TERNARY_KERNEL=0): "
+    if lib is None: raise RuntimeError("the ternary kernel is not available (no C++ compiler, or "
+                                       "BITMAR_TERNARY_KERNEL=0): "
                                        "use int8_matmul with unpack_ternary codes instead")
     if q.dtype != torch.int8 or q.dim() != 2 or q.device.type != 'cpu':
-        raise TypeError(f"ternary_matmul needs CPU int8 activations [M, K], got {q.dtype} {tuple(q.shape)} on {q.device}")
+        raise TypeError(f"ternary_matmul needs CPU int8 activations [M, K], "
+                        f"got {q.dtype} {tuple(q.shape)} on {q.device}")
     M, K = q.shape
     if w.dtype != torch.uint8 or tuple(w.shape) != (-(-out_features // 16), -(-K // 4), 16) or w.device.type != 'cpu':
-        raise ValueError(f"weights {w.dtype} {tuple(w.shape)} are not kernel_layout of a [{out_features}, {K}] matrix on CPU")
+        raise ValueError(f"weights {w.dtype} {tuple(w.shape)} are not kernel_layout of "
+                         f"a [{out_features}, {K}] matrix on CPU")
     if isa not in _ISAS: raise ValueError(f"isa={isa!r} is not one of {list(_ISAS)}")
     q, w = q.contiguous(), w.contiguous()
     out = torch.empty(M, out_features, dtype=torch.int32)
     if M == 0 or out_features == 0: return out
-    used = lib.bitmar_ternary_mm(q.data_ptr(), w.data_ptr(), out.data_ptr(), M, K, out_features, _ISAS[isa], torch.get_num_threads())
+    used = lib.bitmar_ternary_mm(q.data_ptr(), w.data_ptr(), out.data_ptr(), M, K, out_features, _ISAS[isa],
+                                 torch.get_num_threads())
     if used < 0: raise MemoryError(f"ternary_matmul could not allocate its {M} x {K} activation buffer")
-    if isa is not None and used != _ISAS[isa]: raise RuntimeError(f"this CPU build has no {isa} path (best: {_KERNEL['isa']})")
+    if isa is not None and used != _ISAS[isa]:
+        raise RuntimeError(f"this CPU build has no {isa} path (best: {_KERNEL['isa']})")
     return out
 
 def ternary_linear(x:torch.Tensor, # fp32 [M, K], the RMS-normalized input (CPU)
@@ -456,9 +465,10 @@ def ternary_linear(x:torch.Tensor, # fp32 [M, K], the RMS-normalized input (CPU)
                    weight_scale:float, # the weight's absmean scale s_W
                    bias:torch.Tensor|None=None, # fp32 [N]
                   )->torch.Tensor: # fp32 [M, N]
-    "PackedBitLinear after its norm, in one kernel call: int8 activations, ternary matmul, rescale (bitwise the torch path)."
+    "PackedBitLinear after its norm in one kernel call: int8 activations, ternary matmul, rescale (bitwise as torch)."
     lib = ternary_kernel()
-    if lib is None: raise RuntimeError("the ternary kernel is not available: use the torch path (PackedBitLinear(kernel=False))")
+    if lib is None:
+        raise RuntimeError("the ternary kernel is not available: use the torch path (PackedBitLinear(kernel=False))")
     M, K = x.shape
     x = x.float().contiguous()
     y = torch.empty(M, out_features)
@@ -492,15 +502,16 @@ class PackedBitLinear(nn.Module):
                  bias:bool=False, # has a bias
                  eps:float=1e-6, # RMSNorm epsilon
                  device=None,
-                 kernel:bool|None=None, # use `ternary_matmul`: None = on CPU where it builds, True = required, False = torch path
+                 kernel:bool|None=None, # the CPU kernel: None = where it builds, True = required, False = torch path
                 ):
         super().__init__()
         self.in_features, self.out_features, self.eps, self.kernel = in_features, out_features, eps, kernel
-        self.register_buffer('packed', torch.zeros(-(-in_features * out_features // 4), dtype=torch.uint8, device=device))
+        n_bytes = -(-in_features * out_features // 4)
+        self.register_buffer('packed', torch.zeros(n_bytes, dtype=torch.uint8, device=device))
         self.register_buffer('weight_scale', torch.ones((), device=device))
         self.register_buffer('bias', torch.zeros(out_features, device=device) if bias else None)
         self.register_buffer('codes', None, persistent=False)          # torch path: int8 [out, in]
-        self.register_buffer('kernel_weight', None, persistent=False)  # kernel path: `kernel_layout` (replaces `packed`)
+        self.register_buffer('kernel_weight', None, persistent=False)  # kernel path: `kernel_layout`, replaces `packed`
         self.register_state_dict_post_hook(PackedBitLinear._add_packed)
         self._prepare()
 
@@ -526,7 +537,8 @@ def _prepare(self:PackedBitLinear):
     packed = self.packed if self.packed is not None else pack_ternary(self.ternary_codes())[0]
     use = self.kernel is not False and packed.device.type == 'cpu' and ternary_kernel() is not None
     if self.kernel and not use:
-        raise RuntimeError("kernel=True needs the layer on CPU and a built kernel (a C++ compiler, BITMAR_TERNARY_KERNEL unset)")
+        raise RuntimeError("kernel=True needs the layer on CPU and a built kernel "
+                           "(a C++ compiler, BITMAR_TERNARY_KERNEL unset)")
     self.kernel_weight = kernel_layout(packed, shape) if use else None
     self.packed = None if use else packed
     self.codes = None if use else unpack_ternary(packed, shape)
@@ -542,7 +554,8 @@ def _add_packed(self:PackedBitLinear, state_dict, prefix, local_metadata):
     if self.packed is None: state_dict[prefix + 'packed'] = pack_ternary(self.ternary_codes())[0]
 
 def _load_from_state_dict(self:PackedBitLinear, state_dict, prefix, *args, **kwargs):
-    if self.packed is None and prefix + 'packed' in state_dict: self.packed = torch.empty_like(state_dict[prefix + 'packed'])
+    key = prefix + 'packed'
+    if self.packed is None and key in state_dict: self.packed = torch.empty_like(state_dict[key])
     nn.Module._load_from_state_dict(self, state_dict, prefix, *args, **kwargs)
     self._prepare()  # the matmul operand follows the loaded codes
 
@@ -551,7 +564,8 @@ def resident_bits(self:PackedBitLinear)->float: # bits per weight held by the la
     held = [t for t in (self.packed, self.codes, self.kernel_weight) if t is not None]
     return sum(t.numel() * t.element_size() for t in held) * 8 / (self.in_features * self.out_features)
 
-for f in (_prepare, ternary_codes, _add_packed, _load_from_state_dict, resident_bits): setattr(PackedBitLinear, f.__name__, f)
+for f in (_prepare, ternary_codes, _add_packed, _load_from_state_dict, resident_bits):
+    setattr(PackedBitLinear, f.__name__, f)
 
 # %% ../nbs/01_bitnet.ipynb #a75c7835
 @torch.no_grad()
@@ -561,7 +575,8 @@ def _packed_forward(self:PackedBitLinear, x):
     if self.kernel_weight is not None and x.device.type == 'cpu':   # quantize, matmul and rescale in one call
         y = ternary_linear(x, self.kernel_weight, self.out_features, self.weight_scale.item(), self.bias)
     else:
-        if self.codes is None or self.codes.device != x.device: self.codes = self.ternary_codes().to(x.device)  # moved off CPU
+        if self.codes is None or self.codes.device != x.device:  # e.g. packed on CPU, then moved to a GPU
+            self.codes = self.ternary_codes().to(x.device)
         q, s = act_quant(x)
         y = int8_matmul(q.to(torch.int8), self.codes.t()).float() / (s * self.weight_scale)
         if self.bias is not None: y = y + self.bias
@@ -569,7 +584,8 @@ def _packed_forward(self:PackedBitLinear, x):
 
 def _packed_repr(self:PackedBitLinear):
     path = 'kernel' if self.kernel_weight is not None else 'torch'
-    return f'in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}, eps={self.eps}, path={path}'
+    return (f'in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}, '
+            f'eps={self.eps}, path={path}')
 
 PackedBitLinear.forward, PackedBitLinear.extra_repr = _packed_forward, _packed_repr
 
