@@ -121,7 +121,9 @@ _TERNARY_CPP = r"""// Exact int8 x ternary matmul for PackedBitLinear: out[M, N]
 // Compile-time loops: the accumulators must stay in registers, and GCC keeps arrays there only when fully unrolled.
 #define INLINE inline __attribute__((always_inline))
 #define LAMBDA_INLINE __attribute__((always_inline))
-template <class F, int... I> static INLINE void unroll_(F &&f, std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>{}), ...); }
+template <class F, int... I> static INLINE void unroll_(F &&f, std::integer_sequence<int, I...>) {
+  (f(std::integral_constant<int, I>{}), ...);
+}
 template <int N, class F> static INLINE void unroll(F &&f) { unroll_(f, std::make_integer_sequence<int, N>{}); }
 
 struct Job { const int8_t *a; const int32_t *sum; const uint8_t *w; int64_t lda, Kb, N; int32_t *out; };
@@ -141,7 +143,8 @@ static void tile_scalar(const Job &j, int64_t g, int64_t m) {
 // AVX2: 8 rows x 4 inputs per 32-byte vector (bytes replicated, bit pair k moved to byte k), maddubs + madd.
 template <int G, int T> static void tile_avx2(const Job &j, int64_t g0, int64_t m) {
   const __m256i rep = _mm256_setr_epi8(0,0,0,0,4,4,4,4,8,8,8,8,12,12,12,12,0,0,0,0,4,4,4,4,8,8,8,8,12,12,12,12);
-  const __m256i m1 = _mm256_set1_epi32(0x00008000), m2 = _mm256_set1_epi32(0x00800000), m3 = _mm256_set1_epi32((int)0x80000000);
+  const __m256i m1 = _mm256_set1_epi32(0x00008000), m2 = _mm256_set1_epi32(0x00800000);
+  const __m256i m3 = _mm256_set1_epi32((int)0x80000000);
   const __m256i three = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
   __m256i acc[G][T][2];
   for (int g = 0; g < G; ++g) for (int t = 0; t < T; ++t) acc[g][t][0] = acc[g][t][1] = _mm256_setzero_si256();
@@ -198,7 +201,9 @@ template <int G, int T> static void tile_vnni(const Job &j, int64_t g0, int64_t 
       unroll<G>([&](auto g) LAMBDA_INLINE { acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], wv[g], av); });
     });
   }
-  unroll<G>([&](auto g) LAMBDA_INLINE { unroll<T>([&](auto t) LAMBDA_INLINE { store_rows(j, acc[g][t], 16 * (g0 + g), m + t, false); }); });
+  unroll<G>([&](auto g) LAMBDA_INLINE { unroll<T>([&](auto t) LAMBDA_INLINE {
+    store_rows(j, acc[g][t], 16 * (g0 + g), m + t, false);
+  }); });
 }
 
 // Many tokens: a block of G groups x KB inputs/4 is unpacked once into wu (L1-sized) and reused by every token tile.
@@ -214,7 +219,9 @@ template <int G, int T> static void tile_pre(const Job &j, const uint8_t *wu, in
       unroll<G>([&](auto g) LAMBDA_INLINE { acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], wv[g], av); });
     });
   }
-  unroll<G>([&](auto g) LAMBDA_INLINE { unroll<T>([&](auto t) LAMBDA_INLINE { store_rows(j, acc[g][t], 16 * (g0 + g), m + t, b0 > 0); }); });
+  unroll<G>([&](auto g) LAMBDA_INLINE { unroll<T>([&](auto t) LAMBDA_INLINE {
+    store_rows(j, acc[g][t], 16 * (g0 + g), m + t, b0 > 0);  // later K blocks add to the stored partial sums
+  }); });
 }
 
 typedef void (*vnni_fn)(const Job &, int64_t, int64_t);
@@ -247,7 +254,8 @@ static void run_vnni(const Job &j, int64_t M, int64_t g0, int64_t g1) {
         _mm512_storeu_si512((void *)(wu + ((b - b0) * G + gi) * 64), unpack16(j.w + ((g + gi) * j.Kb + b) * 16));
       for (int64_t m = 0; m < M;) {
         const int T = M - m >= PT ? PT : (int)(M - m);
-        (G == PG ? PreTiles<PG, 1, 2, 3, 4, 5, 6, 7, 8>::fns : PreTiles<1, 1, 2, 3, 4, 5, 6, 7, 8>::fns)[T - 1](j, wu, g, m, b0, b1);
+        const pre_fn *fns = G == PG ? PreTiles<PG, 1, 2, 3, 4, 5, 6, 7, 8>::fns : PreTiles<1, 1, 2, 3, 4, 5, 6, 7, 8>::fns;
+        fns[T - 1](j, wu, g, m, b0, b1);
         m += T;
       }
     }
