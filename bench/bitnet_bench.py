@@ -14,7 +14,7 @@ weight-only CPU matmul (`_weight_int4pack_mm_for_cpu`, group 128), fp32 `nn.Line
 Resident bits per weight are measured from the tensors each layer holds (the int8 and int4 peers: their packed weight
 tensors, scales excluded).
 """
-import argparse, csv, os, statistics, sys, tempfile, time, warnings
+import argparse, copy, csv, os, statistics, sys, tempfile, time, warnings
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import torch, torch.nn as nn, torch.nn.functional as F
 from safetensors.torch import save_file, save_model
@@ -50,12 +50,13 @@ def int8_dynamic(lin):
     return q, w.int_repr().numel() * 8 / lin.weight.numel()
 
 def int4_weight_only(lin, group=128):
-    "torch's int4 weight-only CPU matmul (random codes: speed only)."
+    "torch's int4 weight-only CPU matmul, bf16 activations (its fast dtype; fp32 ran 100x slower); random codes: speed only."
     n, k = lin.weight.shape
-    if k % group or not hasattr(torch, '_weight_int4pack_mm_for_cpu'): return None, None
+    if k % group or n % 16 or not hasattr(torch, '_weight_int4pack_mm_for_cpu'): return None, None
     w = torch._convert_weight_to_int4pack_for_cpu(torch.randint(0, 16, (n, k), dtype=torch.int32), 2)
-    sz = torch.zeros(k // group, n, 2); sz[..., 0] = 0.01
-    return (lambda x: torch._weight_int4pack_mm_for_cpu(x, w, group, sz)), w.numel() * w.element_size() * 8 / (n * k)
+    sz = torch.zeros(k // group, n, 2, dtype=torch.bfloat16); sz[..., 0] = 0.01
+    fwd = lambda x: torch._weight_int4pack_mm_for_cpu(x.bfloat16(), w, group, sz).float()
+    return fwd, w.numel() * w.element_size() * 8 / (n * k)
 
 def layers(dev, repeats, tokens, d_in, d_out):
     "One linear layer, every candidate, same input."
@@ -93,15 +94,18 @@ def greedy(m, ids, new_tokens):
     return nxt
 
 def generation(repeats, name, d_model, n_heads, batch, prompt=16, new_tokens=48, vocab=50304, n_layers=4):
-    "Tokens/s of greedy decoding: packed decoder (kernel and torch path) against its fp32 and dynamic-int8 twins."
+    """Tokens/s of greedy decoding: packed decoder (kernel and torch path) against its fp32 and dynamic-int8 twins.
+    The twins quantize the same layers (the blocks' projections); the tied LM head stays fp32 in all of them, as BitNet
+    keeps it. One more twin also quantizes the head (what `quantize_dynamic` on the whole model does)."""
     from torch.ao.quantization import quantize_dynamic
     mk = lambda q: BitTransformer(BitTransformerConfig(vocab_size=vocab, d_model=d_model, n_heads=n_heads, n_layers=n_layers,
                                                         quantized=q)).eval()
     torch.manual_seed(0)
-    fp32 = mk(False)
-    cands = {'fp32 twin': fp32, 'dynamic-int8 twin': quantize_dynamic(mk(False), {nn.Linear}, dtype=torch.qint8)}
+    int8, int8_head = mk(False), mk(False)
+    int8.blocks = quantize_dynamic(int8.blocks, {nn.Linear}, dtype=torch.qint8)   # the layers BitNet makes ternary
+    cands = {'fp32 twin': mk(False), 'dynamic-int8 twin': int8,
+             'dynamic-int8 twin, int8 LM head too': quantize_dynamic(int8_head, {nn.Linear}, dtype=torch.qint8)}
     bit = mk(True)
-    import copy
     cands['packed, torch path'] = to_inference(copy.deepcopy(bit), kernel=False)
     if ternary_kernel() is not None: cands['packed, kernel'] = to_inference(copy.deepcopy(bit), kernel=True)
     ids = torch.randint(0, vocab, (batch, prompt))
@@ -185,6 +189,7 @@ def main():
     ap.add_argument('--only', nargs='+', default=['layers', 'generation', 'training', 'storage'],
                     choices=['layers', 'generation', 'training', 'storage'])
     ap.add_argument('--no-peer', action='store_true', help="skip transformers' BitLinear (training)")
+    ap.add_argument('--new-tokens', type=int, default=48, help='tokens generated per greedy run')
     ap.add_argument('--csv', default=None, help='also write the rows here')
     a = ap.parse_args()
     dev = torch.device(a.device)
@@ -207,12 +212,12 @@ def main():
                     print(f"{r['candidate']:30s} {r['ms']:9.3f} ms  {r['speed_vs_int8']:5.2f}x int8  {r['speed_vs_fp32']:6.2f}x fp32  {r['resident_bits']:5.2f} bits")
                     rows.append(dict(bench='layer', shape=f'{tokens} x {d_in} -> {d_out}', tokens=tokens, threads=torch.get_num_threads(), **r))
         if 'generation' in a.only and dev.type == 'cpu':
-            print('\n## greedy generation with the KV cache, 4-layer decoder, vocab 50304, 16-token prompt + 48 new tokens')
+            print(f'\n## greedy generation with the KV cache, 4-layer decoder, vocab 50304, 16-token prompt + {a.new_tokens} new tokens')
             for name_, d, h in [('paper (d_model 128)', 128, 4), ('4x wider (d_model 512)', 512, 16)]:
                 for batch in (1, 8):
                     print(f'\n### {name_}, batch {batch}')
-                    for r in generation(max(3, a.repeats // 3), name_, d, h, batch):
-                        print(f"{r['candidate']:22s} {r['tokens_per_s']:9.1f} tokens/s  {r['speed_vs_int8']:5.2f}x int8  {r['speed_vs_fp32']:5.2f}x fp32")
+                    for r in generation(max(3, a.repeats // 3), name_, d, h, batch, new_tokens=a.new_tokens):
+                        print(f"{r['candidate']:36s} {r['tokens_per_s']:9.1f} tokens/s  {r['speed_vs_int8']:5.2f}x int8  {r['speed_vs_fp32']:5.2f}x fp32")
                         rows.append(dict(bench='generation', shape=f'{name_}, batch {batch}', tokens=batch, threads=torch.get_num_threads(), **r))
         if 'training' in a.only:
             peer_mod = None if a.no_peer else peer()

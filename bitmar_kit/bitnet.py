@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['act_quant', 'weight_quant', 'BitLinear', 'pack_ternary', 'unpack_ternary', 'ternary_kernel', 'kernel_layout',
-           'kernel_codes', 'ternary_matmul', 'int8_matmul', 'PackedBitLinear', 'ternary_codes', 'resident_bits',
-           'to_inference', 'quant_stats', 'bitnetify', 'BitTransformerConfig', 'apply_rope', 'Attention', 'MLP',
-           'Block', 'KVCache', 'BitTransformerOutput', 'BitTransformer']
+           'kernel_codes', 'ternary_matmul', 'ternary_linear', 'int8_matmul', 'PackedBitLinear', 'ternary_codes',
+           'resident_bits', 'to_inference', 'quant_stats', 'bitnetify', 'BitTransformerConfig', 'apply_rope',
+           'Attention', 'MLP', 'Block', 'KVCache', 'BitTransformerOutput', 'BitTransformer']
 
 # %% ../nbs/01_bitnet.ipynb #65440221
 import math, re
@@ -96,7 +96,7 @@ def unpack_ternary(packed:torch.Tensor, # uint8 codes from `pack_ternary`
     return codes if scale is None else (codes.float() / scale).to(dtype)
 
 # %% ../nbs/01_bitnet.ipynb #1d1e10e6
-import os, ctypes, hashlib, shutil, subprocess, tempfile, time, warnings
+import os, ctypes, hashlib, platform, shutil, subprocess, tempfile, time, warnings
 from pathlib import Path
 
 # %% ../nbs/01_bitnet.ipynb #0c6a5b47
@@ -109,6 +109,7 @@ _TERNARY_CPP = r"""// Exact int8 x ternary matmul for PackedBitLinear: out[M, N]
 #include <stdlib.h>
 #include <string.h>
 #include <utility>
+#include <math.h>
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -120,7 +121,9 @@ _TERNARY_CPP = r"""// Exact int8 x ternary matmul for PackedBitLinear: out[M, N]
 // Compile-time loops: the accumulators must stay in registers, and GCC keeps arrays there only when fully unrolled.
 #define INLINE inline __attribute__((always_inline))
 #define LAMBDA_INLINE __attribute__((always_inline))
-template <class F, int... I> static INLINE void unroll_(F &&f, std::integer_sequence<int, I...>) { (f(std::integral_constant<int, I>{}), ...); }
+template <class F, int... I> static INLINE void unroll_(F &&f, std::integer_sequence<int, I...>) {
+  (f(std::integral_constant<int, I>{}), ...);
+}
 template <int N, class F> static INLINE void unroll(F &&f) { unroll_(f, std::make_integer_sequence<int, N>{}); }
 
 struct Job { const int8_t *a; const int32_t *sum; const uint8_t *w; int64_t lda, Kb, N; int32_t *out; };
@@ -140,7 +143,8 @@ static void tile_scalar(const Job &j, int64_t g, int64_t m) {
 // AVX2: 8 rows x 4 inputs per 32-byte vector (bytes replicated, bit pair k moved to byte k), maddubs + madd.
 template <int G, int T> static void tile_avx2(const Job &j, int64_t g0, int64_t m) {
   const __m256i rep = _mm256_setr_epi8(0,0,0,0,4,4,4,4,8,8,8,8,12,12,12,12,0,0,0,0,4,4,4,4,8,8,8,8,12,12,12,12);
-  const __m256i m1 = _mm256_set1_epi32(0x00008000), m2 = _mm256_set1_epi32(0x00800000), m3 = _mm256_set1_epi32((int)0x80000000);
+  const __m256i m1 = _mm256_set1_epi32(0x00008000), m2 = _mm256_set1_epi32(0x00800000);
+  const __m256i m3 = _mm256_set1_epi32((int)0x80000000);
   const __m256i three = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
   __m256i acc[G][T][2];
   for (int g = 0; g < G; ++g) for (int t = 0; t < T; ++t) acc[g][t][0] = acc[g][t][1] = _mm256_setzero_si256();
@@ -197,7 +201,9 @@ template <int G, int T> static void tile_vnni(const Job &j, int64_t g0, int64_t 
       unroll<G>([&](auto g) LAMBDA_INLINE { acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], wv[g], av); });
     });
   }
-  unroll<G>([&](auto g) LAMBDA_INLINE { unroll<T>([&](auto t) LAMBDA_INLINE { store_rows(j, acc[g][t], 16 * (g0 + g), m + t, false); }); });
+  unroll<G>([&](auto g) LAMBDA_INLINE { unroll<T>([&](auto t) LAMBDA_INLINE {
+    store_rows(j, acc[g][t], 16 * (g0 + g), m + t, false);
+  }); });
 }
 
 // Many tokens: a block of G groups x KB inputs/4 is unpacked once into wu (L1-sized) and reused by every token tile.
@@ -213,14 +219,16 @@ template <int G, int T> static void tile_pre(const Job &j, const uint8_t *wu, in
       unroll<G>([&](auto g) LAMBDA_INLINE { acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], wv[g], av); });
     });
   }
-  unroll<G>([&](auto g) LAMBDA_INLINE { unroll<T>([&](auto t) LAMBDA_INLINE { store_rows(j, acc[g][t], 16 * (g0 + g), m + t, b0 > 0); }); });
+  unroll<G>([&](auto g) LAMBDA_INLINE { unroll<T>([&](auto t) LAMBDA_INLINE {
+    store_rows(j, acc[g][t], 16 * (g0 + g), m + t, b0 > 0);  // later K blocks add to the stored partial sums
+  }); });
 }
 
 typedef void (*vnni_fn)(const Job &, int64_t, int64_t);
 typedef void (*pre_fn)(const Job &, const uint8_t *, int64_t, int64_t, int64_t, int64_t);
 template <int G, int... Ts> struct VnniTiles { static constexpr vnni_fn fns[sizeof...(Ts)] = {&tile_vnni<G, Ts>...}; };
 template <int G, int... Ts> struct PreTiles { static constexpr pre_fn fns[sizeof...(Ts)] = {&tile_pre<G, Ts>...}; };
-constexpr int VG = 4, VT = 4, PG = 3, PT = 8, KB = 128;  // tile sizes measured best on an AVX-512 VNNI core
+constexpr int VG = 3, VT = 8, PG = 3, PT = 8, KB = 128;  // tile sizes measured best on an AVX-512 VNNI core
 
 static void run_vnni(const Job &j, int64_t M, int64_t g0, int64_t g1) {
   if (M == 1) {                                   // one token: eight groups in flight, weights streamed once
@@ -232,7 +240,7 @@ static void run_vnni(const Job &j, int64_t M, int64_t g0, int64_t g1) {
   if (M <= VT) {
     for (int64_t g = g0; g < g1;) {
       const int G = g + VG <= g1 ? VG : 1;
-      (G == VG ? VnniTiles<VG, 1, 2, 3, 4>::fns : VnniTiles<1, 1, 2, 3, 4>::fns)[M - 1](j, g, 0);
+      (G == VG ? VnniTiles<VG, 1, 2, 3, 4, 5, 6, 7, 8>::fns : VnniTiles<1, 1, 2, 3, 4, 5, 6, 7, 8>::fns)[M - 1](j, g, 0);
       g += G;
     }
     return;
@@ -246,7 +254,8 @@ static void run_vnni(const Job &j, int64_t M, int64_t g0, int64_t g1) {
         _mm512_storeu_si512((void *)(wu + ((b - b0) * G + gi) * 64), unpack16(j.w + ((g + gi) * j.Kb + b) * 16));
       for (int64_t m = 0; m < M;) {
         const int T = M - m >= PT ? PT : (int)(M - m);
-        (G == PG ? PreTiles<PG, 1, 2, 3, 4, 5, 6, 7, 8>::fns : PreTiles<1, 1, 2, 3, 4, 5, 6, 7, 8>::fns)[T - 1](j, wu, g, m, b0, b1);
+        const pre_fn *fns = G == PG ? PreTiles<PG, 1, 2, 3, 4, 5, 6, 7, 8>::fns : PreTiles<1, 1, 2, 3, 4, 5, 6, 7, 8>::fns;
+        fns[T - 1](j, wu, g, m, b0, b1);
         m += T;
       }
     }
@@ -288,12 +297,25 @@ extern "C" int bitmar_best_isa(void) {
 #endif
 }
 
+// Shared driver: a = zero-padded int8 activations [M, lda], sum = their row sums; runs the row-group chunks in parallel.
+static int run(const int8_t *a, const int32_t *sum, const uint8_t *w, int32_t *out, int64_t M, int64_t K, int64_t N,
+               int isa, int threads) {
+  if (isa < 0 || isa > bitmar_best_isa()) isa = bitmar_best_isa();
+  const int64_t Kb = (K + 3) / 4, groups = (N + 15) / 16;
+  const Job j = {a, sum, w, 4 * Kb + 64, Kb, N, out};
+  const int64_t per = 8, items = (groups + per - 1) / per;  // work items of 8 row groups (128 rows)
+  #pragma omp parallel for num_threads(threads) schedule(static) if(threads > 1 && items > 1 && M * N * K > (1 << 20))
+  for (int64_t c = 0; c < items; ++c) run_chunk(j, isa, M, c * per, (c + 1) * per < groups ? (c + 1) * per : groups);
+  return isa;
+}
+
+static inline int64_t lda_of(int64_t K) { return 4 * ((K + 3) / 4) + 64; }  // +64: rows 4 KiB apart share L1 sets
+
 // q: int8 [M, K]; w: uint8 [ceil(N/16), ceil(K/4), 16]; out: int32 [M, N]. isa: 0 portable C++, 1 AVX2, 2 AVX-512
 // VNNI, -1 (or one not compiled in) the best compiled in. Returns the ISA used, or -1 if memory ran out.
 extern "C" int bitmar_ternary_mm(const int8_t *q, const uint8_t *w, int32_t *out, int64_t M, int64_t K, int64_t N,
                                  int isa, int threads) {
-  if (isa < 0 || isa > bitmar_best_isa()) isa = bitmar_best_isa();
-  const int64_t Kb = (K + 3) / 4, lda = 4 * Kb + 64, groups = (N + 15) / 16;  // +64: rows 4 KiB apart share L1 sets
+  const int64_t lda = lda_of(K);
   int8_t *a = (int8_t *)malloc((size_t)(M * lda));
   int32_t *sum = (int32_t *)malloc(sizeof(int32_t) * (size_t)M);
   if (!a || !sum) { free(a); free(sum); return -1; }
@@ -304,24 +326,59 @@ extern "C" int bitmar_ternary_mm(const int8_t *q, const uint8_t *w, int32_t *out
     memset(a + m * lda + K, 0, (size_t)(lda - K));
     sum[m] = s;
   }
-  const Job j = {a, sum, w, lda, Kb, N, out};
-  const int64_t per = 8, items = (groups + per - 1) / per;  // work items of 8 row groups (128 rows)
-  #pragma omp parallel for num_threads(threads) schedule(static) if(threads > 1 && items > 1 && M * N * K > (1 << 20))
-  for (int64_t c = 0; c < items; ++c) run_chunk(j, isa, M, c * per, (c + 1) * per < groups ? (c + 1) * per : groups);
+  const int used = run(a, sum, w, out, M, K, N, isa, threads);
   free(a); free(sum);
-  return isa;
+  return used;
+}
+
+// The whole PackedBitLinear after its RMSNorm: y[M, N] = (q @ codes^T) / (s * wscale) (+ bias), with q, s the per-token
+// absmax int8 quantization of x [M, K]. Every float step is the torch path's, in its order (1 / absmax, times 127;
+// x * s rounded half to even; one division per output), so the outputs are bitwise the same.
+extern "C" int bitmar_ternary_linear(const float *x, const uint8_t *w, float *y, const float *bias, float wscale,
+                                     int64_t M, int64_t K, int64_t N, int isa, int threads) {
+  const int64_t lda = lda_of(K);
+  int8_t *a = (int8_t *)malloc((size_t)(M * lda));
+  int32_t *sum = (int32_t *)malloc(sizeof(int32_t) * (size_t)M), *acc = (int32_t *)malloc(sizeof(int32_t) * (size_t)(M * N));
+  float *scale = (float *)malloc(sizeof(float) * (size_t)M);
+  if (!a || !sum || !acc || !scale) { free(a); free(sum); free(acc); free(scale); return -1; }
+  for (int64_t m = 0; m < M; ++m) {
+    const float *xm = x + m * K;
+    float amax = 0.0f;
+    for (int64_t k = 0; k < K; ++k) amax = fabsf(xm[k]) > amax ? fabsf(xm[k]) : amax;
+    const float s = (1.0f / (amax < 1e-5f ? 1e-5f : amax)) * 127.0f;
+    int32_t total = 0;
+    int8_t *am = a + m * lda;
+    for (int64_t k = 0; k < K; ++k) {
+      float v = nearbyintf(xm[k] * s);
+      v = v < -128.0f ? -128.0f : (v > 127.0f ? 127.0f : v);
+      am[k] = (int8_t)v;
+      total += am[k];
+    }
+    memset(am + K, 0, (size_t)(lda - K));
+    sum[m] = total; scale[m] = s;
+  }
+  const int used = run(a, sum, w, acc, M, K, N, isa, threads);
+  for (int64_t m = 0; m < M; ++m) {
+    const float d = scale[m] * wscale;
+    float *ym = y + m * N; const int32_t *cm = acc + m * N;
+    if (bias) for (int64_t n = 0; n < N; ++n) ym[n] = (float)cm[n] / d + bias[n];
+    else for (int64_t n = 0; n < N; ++n) ym[n] = (float)cm[n] / d;
+  }
+  free(a); free(sum); free(acc); free(scale);
+  return used;
 }
 """
 
 # %% ../nbs/01_bitnet.ipynb #2cc03ee5
 _KERNEL = {}  # the loaded library and its build facts, once per process
-_KERNEL_FLAGS = ['-O3', '-march=native', '-std=c++17', '-shared', '-fPIC']
+# -ffp-contract=off: no fused multiply-adds, so the float steps round as torch's do
+_KERNEL_FLAGS = ['-O3', '-march=native', '-ffp-contract=off', '-std=c++17', '-shared', '-fPIC']
 
 def _cpu_flags():
     "The CPU's feature flags (a `-march=native` build is valid only where they match)."
     try:
         with open('/proc/cpuinfo') as f: return next((l for l in f if l.startswith(('flags', 'Features'))), '')
-    except OSError: import platform; return platform.processor()
+    except OSError: return platform.processor()
 
 def _build_kernel():
     cxx = os.environ.get('CXX') or shutil.which('g++') or shutil.which('c++') or shutil.which('clang++')
@@ -337,16 +394,21 @@ def _build_kernel():
             src, out = Path(tmp) / 'ternary.cpp', Path(tmp) / 'ternary.so'
             src.write_text(_TERNARY_CPP)
             for omp in (['-fopenmp'], []):  # OpenMP threads where the compiler has it (it shares torch's libgomp)
-                r = subprocess.run([cxx, *_KERNEL_FLAGS, *omp, str(src), '-o', str(out)], capture_output=True, text=True)
+                r = subprocess.run([cxx, *_KERNEL_FLAGS, *omp, str(src), '-o', str(out)],
+                                   capture_output=True, text=True)
                 if r.returncode == 0: break
             else:
-                warnings.warn(f'building the ternary kernel failed, PackedBitLinear uses the pure-torch path:\n{r.stderr[-800:]}')
+                warnings.warn('building the ternary kernel failed, PackedBitLinear uses the pure-torch path:\n'
+                              + r.stderr[-800:])
                 return None
             os.replace(out, so)  # atomic: a concurrent process sees the whole file or none
         _KERNEL['build_s'] = time.perf_counter() - t0
     lib = ctypes.CDLL(str(so))
     lib.bitmar_ternary_mm.restype = ctypes.c_int
     lib.bitmar_ternary_mm.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * 3 + [ctypes.c_int] * 2
+    lib.bitmar_ternary_linear.restype = ctypes.c_int
+    lib.bitmar_ternary_linear.argtypes = ([ctypes.c_void_p] * 4 + [ctypes.c_float] + [ctypes.c_int64] * 3
+                                          + [ctypes.c_int] * 2)
     lib.bitmar_best_isa.restype = ctypes.c_int
     _KERNEL['path'], _KERNEL['isa'] = so, ('c++', 'avx2', 'avx512-vnni')[lib.bitmar_best_isa()]
     return lib
@@ -360,7 +422,7 @@ def ternary_kernel()->ctypes.CDLL|None: # None: no compiler, or turned off with 
 # %% ../nbs/01_bitnet.ipynb #b75b1e73
 def kernel_layout(packed:torch.Tensor, # uint8 bytes from `pack_ternary` of an [out, in] weight
                   shape:tuple, # (out_features, in_features)
-                 )->torch.Tensor: # uint8 [ceil(out / 16), ceil(in / 4), 16]: 2 bits per weight, as `ternary_matmul` reads them
+                 )->torch.Tensor: # uint8 [ceil(out / 16), ceil(in / 4), 16], 2 bits per weight, for `ternary_matmul`
     "Regroup packed ternary codes for the kernel: byte [g, b, i] holds inputs 4b..4b+3 of row 16g + i."
     n, k = shape
     c = F.pad(unpack_ternary(packed, shape) + 1, (0, -k % 4, 0, -n % 16), value=1).to(torch.uint8)  # pads: code 0
@@ -384,21 +446,46 @@ def ternary_matmul(q:torch.Tensor, # int8 activations [M, K] (CPU)
                   )->torch.Tensor: # int32 [M, N] = q @ codes.T, exact
     "Exact int8 x ternary matmul with the compiled kernel (threads: `torch.get_num_threads()`)."
     lib = ternary_kernel()
-    if lib is None: raise RuntimeError("the ternary kernel is not available (no C++ compiler, or BITMAR_TERNARY_KERNEL=0): "
+    if lib is None: raise RuntimeError("the ternary kernel is not available (no C++ compiler, or "
+                                       "BITMAR_TERNARY_KERNEL=0): "
                                        "use int8_matmul with unpack_ternary codes instead")
     if q.dtype != torch.int8 or q.dim() != 2 or q.device.type != 'cpu':
-        raise TypeError(f"ternary_matmul needs CPU int8 activations [M, K], got {q.dtype} {tuple(q.shape)} on {q.device}")
+        raise TypeError(f"ternary_matmul needs CPU int8 activations [M, K], "
+                        f"got {q.dtype} {tuple(q.shape)} on {q.device}")
     M, K = q.shape
     if w.dtype != torch.uint8 or tuple(w.shape) != (-(-out_features // 16), -(-K // 4), 16) or w.device.type != 'cpu':
-        raise ValueError(f"weights {w.dtype} {tuple(w.shape)} are not kernel_layout of a [{out_features}, {K}] matrix on CPU")
+        raise ValueError(f"weights {w.dtype} {tuple(w.shape)} are not kernel_layout of "
+                         f"a [{out_features}, {K}] matrix on CPU")
     if isa not in _ISAS: raise ValueError(f"isa={isa!r} is not one of {list(_ISAS)}")
     q, w = q.contiguous(), w.contiguous()
     out = torch.empty(M, out_features, dtype=torch.int32)
     if M == 0 or out_features == 0: return out
-    used = lib.bitmar_ternary_mm(q.data_ptr(), w.data_ptr(), out.data_ptr(), M, K, out_features, _ISAS[isa], torch.get_num_threads())
+    used = lib.bitmar_ternary_mm(q.data_ptr(), w.data_ptr(), out.data_ptr(), M, K, out_features, _ISAS[isa],
+                                 torch.get_num_threads())
     if used < 0: raise MemoryError(f"ternary_matmul could not allocate its {M} x {K} activation buffer")
-    if isa is not None and used != _ISAS[isa]: raise RuntimeError(f"this CPU build has no {isa} path (best: {_KERNEL['isa']})")
+    if isa is not None and used != _ISAS[isa]:
+        raise RuntimeError(f"this CPU build has no {isa} path (best: {_KERNEL['isa']})")
     return out
+
+def ternary_linear(x:torch.Tensor, # fp32 [M, K], the RMS-normalized input (CPU)
+                   w:torch.Tensor, # `kernel_layout` of the [N, K] ternary weight
+                   out_features:int, # N
+                   weight_scale:float, # the weight's absmean scale s_W
+                   bias:torch.Tensor|None=None, # fp32 [N]
+                  )->torch.Tensor: # fp32 [M, N]
+    "PackedBitLinear after its norm in one kernel call: int8 activations, ternary matmul, rescale (bitwise as torch)."
+    lib = ternary_kernel()
+    if lib is None:
+        raise RuntimeError("the ternary kernel is not available: use the torch path (PackedBitLinear(kernel=False))")
+    M, K = x.shape
+    x = x.float().contiguous()
+    y = torch.empty(M, out_features)
+    if M == 0 or out_features == 0: return y
+    b = None if bias is None else bias.float().contiguous()
+    used = lib.bitmar_ternary_linear(x.data_ptr(), w.data_ptr(), y.data_ptr(), None if b is None else b.data_ptr(),
+                                     weight_scale, M, K, out_features, -1, torch.get_num_threads())
+    if used < 0: raise MemoryError(f"ternary_linear could not allocate its buffers for {M} x {K} -> {out_features}")
+    return y
 
 # %% ../nbs/01_bitnet.ipynb #6768b952
 def _int_mm_ok(a, b):
@@ -423,15 +510,16 @@ class PackedBitLinear(nn.Module):
                  bias:bool=False, # has a bias
                  eps:float=1e-6, # RMSNorm epsilon
                  device=None,
-                 kernel:bool|None=None, # use `ternary_matmul`: None = on CPU where it builds, True = required, False = torch path
+                 kernel:bool|None=None, # the CPU kernel: None = where it builds, True = required, False = torch path
                 ):
         super().__init__()
         self.in_features, self.out_features, self.eps, self.kernel = in_features, out_features, eps, kernel
-        self.register_buffer('packed', torch.zeros(-(-in_features * out_features // 4), dtype=torch.uint8, device=device))
+        n_bytes = -(-in_features * out_features // 4)
+        self.register_buffer('packed', torch.zeros(n_bytes, dtype=torch.uint8, device=device))
         self.register_buffer('weight_scale', torch.ones((), device=device))
         self.register_buffer('bias', torch.zeros(out_features, device=device) if bias else None)
         self.register_buffer('codes', None, persistent=False)          # torch path: int8 [out, in]
-        self.register_buffer('kernel_weight', None, persistent=False)  # kernel path: `kernel_layout` (replaces `packed`)
+        self.register_buffer('kernel_weight', None, persistent=False)  # kernel path: `kernel_layout`, replaces `packed`
         self.register_state_dict_post_hook(PackedBitLinear._add_packed)
         self._prepare()
 
@@ -457,7 +545,8 @@ def _prepare(self:PackedBitLinear):
     packed = self.packed if self.packed is not None else pack_ternary(self.ternary_codes())[0]
     use = self.kernel is not False and packed.device.type == 'cpu' and ternary_kernel() is not None
     if self.kernel and not use:
-        raise RuntimeError("kernel=True needs the layer on CPU and a built kernel (a C++ compiler, BITMAR_TERNARY_KERNEL unset)")
+        raise RuntimeError("kernel=True needs the layer on CPU and a built kernel "
+                           "(a C++ compiler, BITMAR_TERNARY_KERNEL unset)")
     self.kernel_weight = kernel_layout(packed, shape) if use else None
     self.packed = None if use else packed
     self.codes = None if use else unpack_ternary(packed, shape)
@@ -473,7 +562,8 @@ def _add_packed(self:PackedBitLinear, state_dict, prefix, local_metadata):
     if self.packed is None: state_dict[prefix + 'packed'] = pack_ternary(self.ternary_codes())[0]
 
 def _load_from_state_dict(self:PackedBitLinear, state_dict, prefix, *args, **kwargs):
-    if self.packed is None and prefix + 'packed' in state_dict: self.packed = torch.empty_like(state_dict[prefix + 'packed'])
+    key = prefix + 'packed'
+    if self.packed is None and key in state_dict: self.packed = torch.empty_like(state_dict[key])
     nn.Module._load_from_state_dict(self, state_dict, prefix, *args, **kwargs)
     self._prepare()  # the matmul operand follows the loaded codes
 
@@ -482,26 +572,28 @@ def resident_bits(self:PackedBitLinear)->float: # bits per weight held by the la
     held = [t for t in (self.packed, self.codes, self.kernel_weight) if t is not None]
     return sum(t.numel() * t.element_size() for t in held) * 8 / (self.in_features * self.out_features)
 
-for f in (_prepare, ternary_codes, _add_packed, _load_from_state_dict, resident_bits): setattr(PackedBitLinear, f.__name__, f)
+for f in (_prepare, ternary_codes, _add_packed, _load_from_state_dict, resident_bits):
+    setattr(PackedBitLinear, f.__name__, f)
 
 # %% ../nbs/01_bitnet.ipynb #a75c7835
 @torch.no_grad()
 def _packed_forward(self:PackedBitLinear, x):
     shape, dtype = x.shape, x.dtype
     x = F.rms_norm(x.float().reshape(-1, self.in_features), (self.in_features,), eps=self.eps)
-    q, s = act_quant(x)
-    q = q.to(torch.int8)
-    if self.kernel_weight is not None and q.device.type == 'cpu': acc = ternary_matmul(q, self.kernel_weight, self.out_features)
+    if self.kernel_weight is not None and x.device.type == 'cpu':   # quantize, matmul and rescale in one call
+        y = ternary_linear(x, self.kernel_weight, self.out_features, self.weight_scale.item(), self.bias)
     else:
-        if self.codes is None or self.codes.device != q.device: self.codes = self.ternary_codes().to(q.device)  # moved off CPU
-        acc = int8_matmul(q, self.codes.t())
-    y = acc.float() / (s * self.weight_scale)
-    if self.bias is not None: y = y + self.bias
+        if self.codes is None or self.codes.device != x.device:  # e.g. packed on CPU, then moved to a GPU
+            self.codes = self.ternary_codes().to(x.device)
+        q, s = act_quant(x)
+        y = int8_matmul(q.to(torch.int8), self.codes.t()).float() / (s * self.weight_scale)
+        if self.bias is not None: y = y + self.bias
     return y.to(dtype).reshape(*shape[:-1], self.out_features)
 
 def _packed_repr(self:PackedBitLinear):
     path = 'kernel' if self.kernel_weight is not None else 'torch'
-    return f'in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}, eps={self.eps}, path={path}'
+    return (f'in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}, '
+            f'eps={self.eps}, path={path}')
 
 PackedBitLinear.forward, PackedBitLinear.extra_repr = _packed_forward, _packed_repr
 
