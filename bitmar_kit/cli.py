@@ -544,7 +544,7 @@ def eval_cli(argv=None):
     if data['val'] is None: raise SystemExit('bitmar-eval: the config names no validation data')
     out = Path(a.out) if a.out else path / 'eval_report'
     m = evaluate(model, {'val': data['val']}, out, data['collate'], data['tokenizer'], batch_size=cfg.train.batch_size,
-                 max_samples=a.max_samples or cfg.eval.max_samples, minimal_pairs=a.minimal_pairs, dims=_mrl_dims(cfg),
+                 max_samples=a.max_samples or cfg.eval.max_samples, dims=_mrl_dims(cfg),
                  generate=_can_generate(cfg), max_caption_images=cfg.eval.caption_images, max_new_tokens=cfg.data.max_length, tsne=False)
     print(json.dumps({k: v for k, v in m.items() if isinstance(v, (int, float))}, indent=1))
     print(f'report: {out / "report.md"}')
