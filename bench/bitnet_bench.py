@@ -107,7 +107,9 @@ def generation(repeats, name, d_model, n_heads, batch, prompt=16, new_tokens=48,
              'dynamic-int8 twin, int8 LM head too': quantize_dynamic(int8_head, {nn.Linear}, dtype=torch.qint8)}
     bit = mk(True)
     cands['packed, torch path'] = to_inference(copy.deepcopy(bit), kernel=False)
-    if ternary_kernel() is not None: cands['packed, kernel'] = to_inference(copy.deepcopy(bit), kernel=True)
+    if ternary_kernel() is not None:
+        cands['packed, kernel, unshared'] = to_inference(copy.deepcopy(bit), kernel=True, share=False)  # one call per layer
+        cands['packed, kernel'] = to_inference(copy.deepcopy(bit), kernel=True)  # q/k/v and gate/up share one quantization
     ids = torch.randint(0, vocab, (batch, prompt))
     times = bench_rounds({k: (lambda m=m: greedy(m, ids, new_tokens)) for k, m in cands.items()}, torch.device('cpu'), repeats)
     return [dict(candidate=k, ms=statistics.median(v) * 1e3, tokens_per_s=batch * new_tokens / statistics.median(v),
