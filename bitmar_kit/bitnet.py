@@ -97,7 +97,7 @@ def unpack_ternary(packed:torch.Tensor, # uint8 codes from `pack_ternary`
     return codes if scale is None else (codes.float() / scale).to(dtype)
 
 # %% ../nbs/01_bitnet.ipynb #1d1e10e6
-import os, ctypes, hashlib, platform, shutil, subprocess, tempfile, time, warnings
+import os, ctypes, hashlib, operator, platform, shutil, subprocess, tempfile, time, warnings
 from pathlib import Path
 
 # %% ../nbs/01_bitnet.ipynb #0c6a5b47
@@ -665,7 +665,7 @@ def _packed_repr(self:PackedBitLinear):
 PackedBitLinear.forward, PackedBitLinear.extra_repr = _packed_forward, _packed_repr
 PackedBitLinear._torch_linear, PackedBitLinear._uses_kernel, PackedBitLinear.shared = _torch_linear, _uses_kernel, None
 
-# %% ../nbs/01_bitnet.ipynb #822a3cda
+# %% ../nbs/01_bitnet.ipynb #fadaf03f
 class SharedInput:
     "PackedBitLinear layers that read one input (q, k, v; gate, up): the first call norms and quantizes the input once and computes them all; the others take their output if their input is that same, unchanged tensor."
     def __init__(self, layers:list): # PackedBitLinear layers with the same in_features and eps
@@ -674,32 +674,61 @@ class SharedInput:
         self.layers, self.hits, self.misses = list(layers), 0, 0
         self.clear()
 
-    def clear(self): self._x, self._version, self._ready = None, None, {}
+    def clear(self): self._x, self._version, self._ready, self._plan, self._key = None, None, {}, None, ()
 
-    @torch.no_grad()
+    def _kernel_plan(self):
+        "The kernel call's per-layer arrays (weights, biases, scales, widths), rebuilt when a layer's tensors change."
+        key = [l._buffers[n] for l in self.layers for n in ('kernel_weight', 'bias', 'weight_scale')]  # no __getattr__
+        if len(key) != len(self._key) or not all(map(operator.is_, key, self._key)):
+            self._key, P = key, len(self.layers)
+            ws = [l.kernel_weight for l in self.layers]
+            bs = [None if l.bias is None else l.bias.float().contiguous() for l in self.layers]
+            ns = [l.out_features for l in self.layers]
+            self._plan = None if any(w is None for w in ws) else (
+                ws, bs, (ctypes.c_void_p * P)(*[w.data_ptr() for w in ws]),
+                (ctypes.c_void_p * P)(*[None if b is None else b.data_ptr() for b in bs]),
+                (ctypes.c_float * P)(*[l.weight_scale.item() for l in self.layers]), (ctypes.c_int64 * P)(*ns),
+                ns)
+        return self._plan
+
+    def _kernel_outputs(self, xn, plan):
+        "All the layers' outputs in one `bitmar_ternary_linear_multi` call (as `ternary_linear_multi`)."
+        _, _, wp, bp, sp, np_, ns = plan
+        M, K = xn.shape
+        ys = [torch.empty(M, n) for n in ns]
+        if M == 0: return ys
+        yp = (ctypes.c_void_p * len(ns))(*[y.data_ptr() for y in ys])
+        used = ternary_kernel().bitmar_ternary_linear_multi(xn.data_ptr(), len(ns), wp, yp, bp, sp, np_, M, K, -1,
+                                                            torch.get_num_threads())
+        if used < 0: raise MemoryError(f"ternary_linear_multi could not allocate its buffers for {M} x {K}")
+        return ys
+
     def __call__(self, layer, x):
         version = None if x.is_inference() else x._version  # inference tensors keep no version counter
-        if self._x is x and self._version == version and id(layer) in self._ready:
-            self.hits += 1
-            return self._ready.pop(id(layer))
+        if self._x is x and self._version == version:
+            y = self._ready.pop(id(layer), None)
+            if y is not None:
+                self.hits += 1
+                return y
         self.misses += 1
         l0, shape, dtype = self.layers[0], x.shape, x.dtype
-        xn = F.rms_norm(x.float().reshape(-1, l0.in_features), (l0.in_features,), eps=l0.eps)
-        kern = [l for l in self.layers if l._uses_kernel(xn)]
-        ys = dict(zip(map(id, kern), ternary_linear_multi(
-            xn, [(l.kernel_weight, l.out_features, l.weight_scale.item(), l.bias) for l in kern]))) if kern else {}
-        rest = [l for l in self.layers if id(l) not in ys]
-        if rest:
-            q, s = act_quant(xn)
-            ys.update((id(l), l._torch_linear(q, s)) for l in rest)
-        ready = {id(l): ys[id(l)].to(dtype).reshape(*shape[:-1], l.out_features) for l in self.layers}
+        xn = F.rms_norm(x.float().reshape(-1, l0.in_features), (l0.in_features,), eps=l0.eps).contiguous()
+        plan = self._kernel_plan() if xn.device.type == 'cpu' else None
+        if plan is not None: ys = self._kernel_outputs(xn, plan)
+        else:   # the torch path (or a mix): one quantization, then each layer's own path
+            q, s, ys = *act_quant(xn), []
+            for l in self.layers:
+                ys.append(ternary_linear(xn, l.kernel_weight, l.out_features, l.weight_scale.item(), l.bias)
+                          if l._uses_kernel(xn) else l._torch_linear(q, s))
+        lead, cast = shape[:-1], dtype != torch.float32
+        ready = {id(l): (y.to(dtype) if cast else y).view(*lead, l.out_features) for l, y in zip(self.layers, ys)}
         out = ready.pop(id(layer))
         self._x, self._version, self._ready = x, version, ready
         return out
 
     def __repr__(self): return f'SharedInput({len(self.layers)} layers, hits={self.hits}, misses={self.misses})'
 
-# %% ../nbs/01_bitnet.ipynb #6a86663f
+# %% ../nbs/01_bitnet.ipynb #3b960b7d
 # sibling layers that read one input, by name (ours; LLaMA-style after bitnetify); a cross-attention's q reads
 # the queries, its k and v the context
 SHARED_INPUT_NAMES = (('q', 'k', 'v'), ('gate', 'up'), ('q_proj', 'k_proj', 'v_proj'), ('gate_proj', 'up_proj'))
