@@ -96,7 +96,9 @@ def greedy(m, ids, new_tokens):
 def generation(repeats, name, d_model, n_heads, batch, prompt=16, new_tokens=48, vocab=50304, n_layers=4):
     """Tokens/s of greedy decoding: packed decoder (kernel and torch path) against its fp32 and dynamic-int8 twins.
     The twins quantize the same layers (the blocks' projections); the tied LM head stays fp32 in all of them, as BitNet
-    keeps it. One more twin also quantizes the head (what `quantize_dynamic` on the whole model does)."""
+    keeps it. One more twin also quantizes the head (what `quantize_dynamic` on the whole model does). The packed
+    kernel decoder runs twice: as `to_inference` makes it (q/k/v and gate/up share one quantization of their input)
+    and with `share=False` (one per projection)."""
     from torch.ao.quantization import quantize_dynamic
     mk = lambda q: BitTransformer(BitTransformerConfig(vocab_size=vocab, d_model=d_model, n_heads=n_heads, n_layers=n_layers,
                                                         quantized=q)).eval()
