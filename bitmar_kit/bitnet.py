@@ -676,6 +676,11 @@ class SharedInput:
 
     def clear(self): self._x, self._version, self._ready, self._plan, self._key = None, None, {}, None, ()
 
+    def __getstate__(self):  # copies and pickles hold no cached outputs nor the kernel call's raw pointers
+        state = self.__dict__.copy()
+        state.update(_x=None, _version=None, _ready={}, _plan=None, _key=())
+        return state
+
     def _kernel_plan(self):
         "The kernel call's per-layer arrays (weights, biases, scales, widths), rebuilt when a layer's tensors change."
         key = [l._buffers[n] for l in self.layers for n in ('kernel_weight', 'bias', 'weight_scale')]  # no __getattr__
@@ -709,6 +714,7 @@ class SharedInput:
             y = self._ready.pop(id(layer), None)
             if y is not None:
                 self.hits += 1
+                if not self._ready: self._x = None  # every sibling served: drop the input
                 return y
         self.misses += 1
         l0, shape, dtype = self.layers[0], x.shape, x.dtype
