@@ -389,7 +389,8 @@ extern "C" int bitmar_ternary_linear_multi(const float *x, int64_t P, const uint
   for (int64_t p = 0; p < P; ++p) Nmax = N[p] > Nmax ? N[p] : Nmax;
   const int64_t lda = lda_of(K);
   int8_t *a = (int8_t *)malloc((size_t)(M * lda));
-  int32_t *sum = (int32_t *)malloc(sizeof(int32_t) * (size_t)M), *acc = (int32_t *)malloc(sizeof(int32_t) * (size_t)(M * Nmax));
+  int32_t *sum = (int32_t *)malloc(sizeof(int32_t) * (size_t)M);
+  int32_t *acc = (int32_t *)malloc(sizeof(int32_t) * (size_t)(M * Nmax));
   float *scale = (float *)malloc(sizeof(float) * (size_t)M);
   if (!a || !sum || !acc || !scale) { free(a); free(sum); free(acc); free(scale); return -1; }
   quantize_rows(x, a, sum, scale, M, K, lda);
@@ -663,11 +664,13 @@ def _packed_repr(self:PackedBitLinear):
             f'eps={self.eps}, path={path}')
 
 PackedBitLinear.forward, PackedBitLinear.extra_repr = _packed_forward, _packed_repr
-PackedBitLinear._torch_linear, PackedBitLinear._uses_kernel, PackedBitLinear.shared = _torch_linear, _uses_kernel, None
+PackedBitLinear._torch_linear, PackedBitLinear._uses_kernel = _torch_linear, _uses_kernel
+PackedBitLinear.shared = None  # a SharedInput, set by share_inputs
 
 # %% ../nbs/01_bitnet.ipynb #fadaf03f
 class SharedInput:
-    "PackedBitLinear layers that read one input (q, k, v; gate, up): the first call norms and quantizes the input once and computes them all; the others take their output if their input is that same, unchanged tensor."
+    "Sibling PackedBitLinear layers on one input (q, k, v; gate, up): it is normed and quantized once for all."
+    # the first call computes every sibling; the others take their output if they get that same, unchanged tensor
     def __init__(self, layers:list): # PackedBitLinear layers with the same in_features and eps
         if len({(l.in_features, l.eps) for l in layers}) != 1:
             raise ValueError("SharedInput layers must have the same in_features and eps (the same norm)")
@@ -683,7 +686,8 @@ class SharedInput:
 
     def _kernel_plan(self):
         "The kernel call's per-layer arrays (weights, biases, scales, widths), rebuilt when a layer's tensors change."
-        key = [l._buffers[n] for l in self.layers for n in ('kernel_weight', 'bias', 'weight_scale')]  # no __getattr__
+        names = ('kernel_weight', 'bias', 'weight_scale')
+        key = [l._buffers[n] for l in self.layers for n in names]  # _buffers: no Module.__getattr__
         if len(key) != len(self._key) or not all(map(operator.is_, key, self._key)):
             self._key, P = key, len(self.layers)
             ws = [l.kernel_weight for l in self.layers]
