@@ -96,7 +96,9 @@ def greedy(m, ids, new_tokens):
 def generation(repeats, name, d_model, n_heads, batch, prompt=16, new_tokens=48, vocab=50304, n_layers=4):
     """Tokens/s of greedy decoding: packed decoder (kernel and torch path) against its fp32 and dynamic-int8 twins.
     The twins quantize the same layers (the blocks' projections); the tied LM head stays fp32 in all of them, as BitNet
-    keeps it. One more twin also quantizes the head (what `quantize_dynamic` on the whole model does)."""
+    keeps it. One more twin also quantizes the head (what `quantize_dynamic` on the whole model does). The packed
+    kernel decoder runs twice: as `to_inference` makes it (q/k/v and gate/up share one quantization of their input)
+    and with `share=False` (one per projection)."""
     from torch.ao.quantization import quantize_dynamic
     mk = lambda q: BitTransformer(BitTransformerConfig(vocab_size=vocab, d_model=d_model, n_heads=n_heads, n_layers=n_layers,
                                                         quantized=q)).eval()
@@ -107,7 +109,9 @@ def generation(repeats, name, d_model, n_heads, batch, prompt=16, new_tokens=48,
              'dynamic-int8 twin, int8 LM head too': quantize_dynamic(int8_head, {nn.Linear}, dtype=torch.qint8)}
     bit = mk(True)
     cands['packed, torch path'] = to_inference(copy.deepcopy(bit), kernel=False)
-    if ternary_kernel() is not None: cands['packed, kernel'] = to_inference(copy.deepcopy(bit), kernel=True)
+    if ternary_kernel() is not None:
+        cands['packed, kernel, unshared'] = to_inference(copy.deepcopy(bit), kernel=True, share=False)  # one call per layer
+        cands['packed, kernel'] = to_inference(copy.deepcopy(bit), kernel=True)  # q/k/v and gate/up share one quantization
     ids = torch.randint(0, vocab, (batch, prompt))
     times = bench_rounds({k: (lambda m=m: greedy(m, ids, new_tokens)) for k, m in cands.items()}, torch.device('cpu'), repeats)
     return [dict(candidate=k, ms=statistics.median(v) * 1e3, tokens_per_s=batch * new_tokens / statistics.median(v),
