@@ -13,8 +13,8 @@ from einops import rearrange, einsum
 from torch.utils.checkpoint import checkpoint
 
 # %% auto #0
-__all__ = ['DINOV2_SIZES', 'TINY_CONFIG', 'IMAGENET_MEAN', 'IMAGENET_STD', 'AttentionPooling', 'MultiheadAttentionPooling',
-           'VisionOutput', 'VisionEncoder', 'FeatureExtractor']
+__all__ = ['DINOV2_SIZES', 'TINY_CONFIG', 'IMAGENET_MEAN', 'IMAGENET_STD', 'ConvStem', 'AttentionPooling',
+           'MultiheadAttentionPooling', 'VisionOutput', 'VisionEncoder', 'FeatureExtractor']
 
 # %% ../nbs/02_dinov2.ipynb #0dc31a4a
 DINOV2_SIZES = {  # the published facebook/dinov2-* configs (patch 14, 518-px position grid, layerscale 1, mlp ratio 4)
@@ -29,6 +29,22 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 def _dinov2_config(**kw):
     from transformers import Dinov2Config
     return Dinov2Config(**{'image_size': 518, 'patch_size': 14, 'layerscale_value': 1.0, **kw})
+
+class ConvStem(nn.Module):
+    "Overlapping 3x3 convolutions, then a max over each patch, in place of a ViT's one-matrix patchify (`tiny_conv`)"
+    def __init__(self, dim:int, # token width
+                 patch:int=14, # patch side (even): 2x2 max pool, convolutions, then a (patch/2)-wide max pool
+                 channels:tuple=(32, 64), # convolution widths
+                ):
+        super().__init__()
+        if patch % 2: raise ValueError(f"ConvStem needs an even patch size, got {patch}")
+        def block(i, o): return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
+        c1, c2 = channels
+        self.layers = nn.Sequential(*block(3, c1), nn.MaxPool2d(2), *block(c1, c2), *block(c2, c2), nn.MaxPool2d(patch // 2),
+                                    nn.Conv2d(c2, dim, 1))
+    @property
+    def weight(self): return self.layers[-1].weight   # transformers casts the pixels to the patch projection's dtype
+    def forward(self, x:torch.Tensor)->torch.Tensor: return self.layers(x)   # [b, 3, H, W] -> [b, dim, H/patch, W/patch]
 
 def _hub_offline(timeout=1.0) -> bool:
     "True when HF_HUB_OFFLINE is set or the hub host does not answer within `timeout` seconds"
@@ -245,10 +261,12 @@ class VisionEncoder(nn.Module):
         self._apply_freeze()
 
     def _build(self, spec, pretrained, image_size, attn):
-        if spec == 'tiny':
-            if pretrained: raise ValueError("'tiny' has no pretrained weights: use pretrained=False")
+        if spec in ('tiny', 'tiny_conv'):
+            if pretrained: raise ValueError(f"{spec!r} has no pretrained weights: use pretrained=False")
             from transformers import Dinov2Model
-            return Dinov2Model(_dinov2_config(**TINY_CONFIG, attn_implementation=attn)), 'hf'
+            m = Dinov2Model(_dinov2_config(**TINY_CONFIG, attn_implementation=attn))
+            if spec == 'tiny_conv': m.embeddings.patch_embeddings.projection = ConvStem(TINY_CONFIG['hidden_size'], m.config.patch_size)
+            return m, 'hf'
         if spec.startswith('hf:'): return _build_hf(spec[3:], pretrained, attn), 'hf'
         if spec.startswith('timm:'): return _build_timm(spec[5:], pretrained, image_size), 'timm'
         p = Path(spec).expanduser()
@@ -262,7 +280,7 @@ class VisionEncoder(nn.Module):
             self.backbone, self.kind = m, kind
             self.load_backbone_weights(p)
             return m, kind
-        raise ValueError(f"backbone={spec!r}: use 'tiny', 'hf:facebook/dinov2-small' (base/large/giant), "
+        raise ValueError(f"backbone={spec!r}: use 'tiny', 'tiny_conv', 'hf:facebook/dinov2-small' (base/large/giant), "
                          f"'timm:vit_small_patch14_dinov2.lvd142m', or an existing directory or weights file")
 
     def _read_geometry(self, image_size):
