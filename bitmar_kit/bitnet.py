@@ -477,16 +477,19 @@ def kernel_codes(w:torch.Tensor, # uint8 from `kernel_layout`
 # %% ../nbs/01_bitnet.ipynb #72927c8b
 _ISAS = {None: -1, 'c++': 0, 'avx2': 1, 'avx512-vnni': 2}
 
+def _require_kernel(fix:str):
+    "The compiled kernel, or an error that names the fix."
+    lib = ternary_kernel()
+    if lib is None: raise RuntimeError(f"the ternary kernel is not available (no C++ compiler, or BITMAR_TERNARY_KERNEL=0): {fix}")
+    return lib
+
 def ternary_matmul(q:torch.Tensor, # int8 activations [M, K] (CPU)
                    w:torch.Tensor, # `kernel_layout` of the [N, K] ternary weight
                    out_features:int, # N
                    isa:str|None=None, # force 'c++', 'avx2' or 'avx512-vnni' (tests); None: the best the CPU has
                   )->torch.Tensor: # int32 [M, N] = q @ codes.T, exact
     "Exact int8 x ternary matmul with the compiled kernel (threads: `torch.get_num_threads()`)."
-    lib = ternary_kernel()
-    if lib is None: raise RuntimeError("the ternary kernel is not available (no C++ compiler, or "
-                                       "BITMAR_TERNARY_KERNEL=0): "
-                                       "use int8_matmul with unpack_ternary codes instead")
+    lib = _require_kernel('use int8_matmul with unpack_ternary codes instead')
     if q.dtype != torch.int8 or q.dim() != 2 or q.device.type != 'cpu':
         raise TypeError(f"ternary_matmul needs CPU int8 activations [M, K], "
                         f"got {q.dtype} {tuple(q.shape)} on {q.device}")
@@ -512,9 +515,7 @@ def ternary_linear(x:torch.Tensor, # fp32 [M, K], the RMS-normalized input (CPU)
                    bias:torch.Tensor|None=None, # fp32 [N]
                   )->torch.Tensor: # fp32 [M, N]
     "PackedBitLinear after its norm in one kernel call: int8 activations, ternary matmul, rescale (bitwise as torch)."
-    lib = ternary_kernel()
-    if lib is None:
-        raise RuntimeError("the ternary kernel is not available: use the torch path (PackedBitLinear(kernel=False))")
+    lib = _require_kernel('use the torch path (PackedBitLinear(kernel=False))')
     M, K = x.shape
     x = x.float().contiguous()
     y = torch.empty(M, out_features)
@@ -529,9 +530,7 @@ def ternary_linear_multi(x:torch.Tensor, # fp32 [M, K], the RMS-normalized input
                          layers:list, # (kernel_layout weight, out_features, weight_scale, bias or None) per layer
                         )->list: # fp32 [M, N_p] per layer, each bitwise `ternary_linear`'s
     "Several PackedBitLinear layers on one input in one kernel call: the input is quantized once."
-    lib = ternary_kernel()
-    if lib is None:
-        raise RuntimeError("the ternary kernel is not available: use the torch path (PackedBitLinear(kernel=False))")
+    lib = _require_kernel('use the torch path (PackedBitLinear(kernel=False))')
     M, K = x.shape
     x = x.float().contiguous()
     ys = [torch.empty(M, n) for _, n, _, _ in layers]
