@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['SHARED_INPUT_NAMES', 'act_quant', 'weight_quant', 'BitLinear', 'pack_ternary', 'unpack_ternary', 'ternary_kernel',
            'kernel_layout', 'kernel_codes', 'ternary_matmul', 'ternary_linear', 'ternary_linear_multi', 'int8_matmul',
-           'PackedBitLinear', 'ternary_codes', 'resident_bits', 'SharedInput', 'share_inputs', 'to_inference',
-           'quant_stats', 'bitnetify', 'BitTransformerConfig', 'apply_rope', 'Attention', 'MLP', 'Block', 'KVCache',
-           'BitTransformerOutput', 'BitTransformer']
+           'PackedBitLinear', 'ternary_codes', 'resident_bits', 'SharedInput', 'share_inputs', 'int8_head',
+           'to_inference', 'quant_stats', 'bitnetify', 'BitTransformerConfig', 'apply_rope', 'Attention', 'MLP',
+           'Block', 'KVCache', 'BitTransformerOutput', 'BitTransformer']
 
 # %% ../nbs/01_bitnet.ipynb #65440221
 import math, re
@@ -332,18 +332,48 @@ extern "C" int bitmar_ternary_mm(const int8_t *q, const uint8_t *w, int32_t *out
   return used;
 }
 
-// Per-token absmax int8 quantization of x [M, K] into a [M, lda] (zero-padded), with row sums and scales. Every
-// float step is the torch path's, in its order (1 / absmax, times 127; x * s rounded half to even).
-static void quantize_rows(const float *x, int8_t *a, int32_t *sum, float *scale, int64_t M, int64_t K, int64_t lda) {
+// RMSNorm factor of a row, 1 / sqrt(mean(x^2) + eps): the sum of squares in double (exact squares, ~1e-16 relative
+// error), so the float factor is the correctly rounded one except within ~1e-16 of a rounding boundary.
+static inline float rms_factor(const float *x, int64_t K, float eps) {
+  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // eight running sums (one vector), added in a fixed order
+  int64_t k = 0;
+  for (; k + 8 <= K; k += 8)
+    for (int j = 0; j < 8; ++j) part[j] += (double)x[k + j] * (double)x[k + j];
+  double ss = ((part[0] + part[4]) + (part[1] + part[5])) + ((part[2] + part[6]) + (part[3] + part[7]));
+  for (; k < K; ++k) ss += (double)x[k] * (double)x[k];
+  return (float)(1.0 / sqrt(ss / (double)K + (double)eps));
+}
+
+// max |x|, taken on the bit patterns: without the sign bit, floats order as unsigned integers (NaN above inf, so a
+// NaN propagates as in torch's amax), and an integer max vectorizes where a float one does not
+static inline float abs_max(const float *x, int64_t K) {
+  uint32_t top = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    uint32_t v;
+    memcpy(&v, x + k, 4);
+    v &= 0x7fffffffu;
+    top = v > top ? v : top;
+  }
+  float amax;
+  memcpy(&amax, &top, 4);
+  return amax;
+}
+
+// Per-token absmax int8 quantization of x [M, K] into a [M, lda] (zero-padded), with row sums and scales. eps >= 0:
+// x is the raw input and each row is first RMS-normalized (x * r, r = rms_factor); eps < 0: x is already normalized
+// (r = 1, exact). Every float step after the norm is the torch path's, in its order (1 / absmax, times 127; x * s
+// rounded half to even); the absmax of x * r is max|x| * r, as rounding is monotonic.
+static void quantize_rows(const float *x, int8_t *a, int32_t *sum, float *scale, int64_t M, int64_t K, int64_t lda,
+                          float eps) {
   for (int64_t m = 0; m < M; ++m) {
     const float *xm = x + m * K;
-    float amax = 0.0f;
-    for (int64_t k = 0; k < K; ++k) amax = fabsf(xm[k]) > amax ? fabsf(xm[k]) : amax;
+    const float r = eps >= 0.0f ? rms_factor(xm, K, eps) : 1.0f;
+    const float amax = abs_max(xm, K) * r;
     const float s = (1.0f / (amax < 1e-5f ? 1e-5f : amax)) * 127.0f;
     int32_t total = 0;
     int8_t *am = a + m * lda;
     for (int64_t k = 0; k < K; ++k) {
-      float v = nearbyintf(xm[k] * s);
+      float v = nearbyintf((xm[k] * r) * s);
       v = v < -128.0f ? -128.0f : (v > 127.0f ? 127.0f : v);
       am[k] = (int8_t)v;
       total += am[k];
@@ -364,26 +394,27 @@ static void rescale(const int32_t *acc, const float *scale, float wscale, const 
   }
 }
 
-// The whole PackedBitLinear after its RMSNorm: y[M, N] = (q @ codes^T) / (s * wscale) (+ bias), with q, s the per-token
-// absmax int8 quantization of x [M, K], so the outputs are bitwise the torch path's.
+// The whole PackedBitLinear: y[M, N] = (q @ codes^T) / (s * wscale) (+ bias), with q, s the per-token absmax int8
+// quantization of x [M, K], RMS-normalized first when eps >= 0 (eps < 0: x is normalized already, and the outputs are
+// bitwise the torch path's).
 extern "C" int bitmar_ternary_linear(const float *x, const uint8_t *w, float *y, const float *bias, float wscale,
-                                     int64_t M, int64_t K, int64_t N, int isa, int threads) {
+                                     float eps, int64_t M, int64_t K, int64_t N, int isa, int threads) {
   const int64_t lda = lda_of(K);
   int8_t *a = (int8_t *)malloc((size_t)(M * lda));
   int32_t *sum = (int32_t *)malloc(sizeof(int32_t) * (size_t)M), *acc = (int32_t *)malloc(sizeof(int32_t) * (size_t)(M * N));
   float *scale = (float *)malloc(sizeof(float) * (size_t)M);
   if (!a || !sum || !acc || !scale) { free(a); free(sum); free(acc); free(scale); return -1; }
-  quantize_rows(x, a, sum, scale, M, K, lda);
+  quantize_rows(x, a, sum, scale, M, K, lda, eps);
   const int used = run(a, sum, w, acc, M, K, N, isa, threads);
   rescale(acc, scale, wscale, bias, y, M, N);
   free(a); free(sum); free(acc); free(scale);
   return used;
 }
 
-// P layers reading the same normed input x [M, K] (q, k, v; gate, up): x is quantized once, then each layer p runs
-// its own matmul and rescale into y[p] [M, N[p]]; each output is bitwise the single-layer call's.
+// P layers reading the same input x [M, K] (q, k, v; gate, up): x is normed (eps >= 0) and quantized once, then each
+// layer p runs its own matmul and rescale into y[p] [M, N[p]]; each output is bitwise the single-layer call's.
 extern "C" int bitmar_ternary_linear_multi(const float *x, int64_t P, const uint8_t *const *w, float *const *y,
-                                           const float *const *bias, const float *wscale, const int64_t *N,
+                                           const float *const *bias, const float *wscale, const int64_t *N, float eps,
                                            int64_t M, int64_t K, int isa, int threads) {
   int64_t Nmax = 0;
   for (int64_t p = 0; p < P; ++p) Nmax = N[p] > Nmax ? N[p] : Nmax;
@@ -393,7 +424,7 @@ extern "C" int bitmar_ternary_linear_multi(const float *x, int64_t P, const uint
   int32_t *acc = (int32_t *)malloc(sizeof(int32_t) * (size_t)(M * Nmax));
   float *scale = (float *)malloc(sizeof(float) * (size_t)M);
   if (!a || !sum || !acc || !scale) { free(a); free(sum); free(acc); free(scale); return -1; }
-  quantize_rows(x, a, sum, scale, M, K, lda);
+  quantize_rows(x, a, sum, scale, M, K, lda, eps);
   int used = 0;
   for (int64_t p = 0; p < P; ++p) {
     used = run(a, sum, w[p], acc, M, K, N[p], isa, threads);
@@ -442,11 +473,11 @@ def _build_kernel():
     lib.bitmar_ternary_mm.restype = ctypes.c_int
     lib.bitmar_ternary_mm.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * 3 + [ctypes.c_int] * 2
     lib.bitmar_ternary_linear.restype = ctypes.c_int
-    lib.bitmar_ternary_linear.argtypes = ([ctypes.c_void_p] * 4 + [ctypes.c_float] + [ctypes.c_int64] * 3
+    lib.bitmar_ternary_linear.argtypes = ([ctypes.c_void_p] * 4 + [ctypes.c_float] * 2 + [ctypes.c_int64] * 3
                                           + [ctypes.c_int] * 2)
     lib.bitmar_ternary_linear_multi.restype = ctypes.c_int
     lib.bitmar_ternary_linear_multi.argtypes = ([ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 5
-                                                + [ctypes.c_int64] * 2 + [ctypes.c_int] * 2)
+                                                + [ctypes.c_float] + [ctypes.c_int64] * 2 + [ctypes.c_int] * 2)
     lib.bitmar_best_isa.restype = ctypes.c_int
     _KERNEL['path'], _KERNEL['isa'] = so, ('c++', 'avx2', 'avx512-vnni')[lib.bitmar_best_isa()]
     return lib
@@ -508,13 +539,14 @@ def ternary_matmul(q:torch.Tensor, # int8 activations [M, K] (CPU)
         raise RuntimeError(f"this CPU build has no {isa} path (best: {_KERNEL['isa']})")
     return out
 
-def ternary_linear(x:torch.Tensor, # fp32 [M, K], the RMS-normalized input (CPU)
+def ternary_linear(x:torch.Tensor, # fp32 [M, K] (CPU): the raw input, or the RMS-normalized one when eps is None
                    w:torch.Tensor, # `kernel_layout` of the [N, K] ternary weight
                    out_features:int, # N
                    weight_scale:float, # the weight's absmean scale s_W
                    bias:torch.Tensor|None=None, # fp32 [N]
+                   eps:float|None=None, # RMSNorm epsilon: the kernel norms x first; None: x is normed already
                   )->torch.Tensor: # fp32 [M, N]
-    "PackedBitLinear after its norm in one kernel call: int8 activations, ternary matmul, rescale (bitwise as torch)."
+    "A whole PackedBitLinear in one kernel call: RMSNorm (with `eps`), int8 activations, ternary matmul, rescale."
     lib = _require_kernel('use the torch path (PackedBitLinear(kernel=False))')
     M, K = x.shape
     x = x.float().contiguous()
@@ -522,14 +554,16 @@ def ternary_linear(x:torch.Tensor, # fp32 [M, K], the RMS-normalized input (CPU)
     if M == 0 or out_features == 0: return y
     b = None if bias is None else bias.float().contiguous()
     used = lib.bitmar_ternary_linear(x.data_ptr(), w.data_ptr(), y.data_ptr(), None if b is None else b.data_ptr(),
-                                     weight_scale, M, K, out_features, -1, torch.get_num_threads())
+                                     weight_scale, -1.0 if eps is None else eps, M, K, out_features, -1,
+                                     torch.get_num_threads())
     if used < 0: raise MemoryError(f"ternary_linear could not allocate its buffers for {M} x {K} -> {out_features}")
     return y
 
-def ternary_linear_multi(x:torch.Tensor, # fp32 [M, K], the RMS-normalized input all the layers read (CPU)
+def ternary_linear_multi(x:torch.Tensor, # fp32 [M, K] all the layers read (CPU): raw, or normed when eps is None
                          layers:list, # (kernel_layout weight, out_features, weight_scale, bias or None) per layer
+                         eps:float|None=None, # RMSNorm epsilon, as in `ternary_linear`
                         )->list: # fp32 [M, N_p] per layer, each bitwise `ternary_linear`'s
-    "Several PackedBitLinear layers on one input in one kernel call: the input is quantized once."
+    "Several PackedBitLinear layers on one input in one kernel call: the input is normed and quantized once."
     lib = _require_kernel('use the torch path (PackedBitLinear(kernel=False))')
     M, K = x.shape
     x = x.float().contiguous()
@@ -543,7 +577,7 @@ def ternary_linear_multi(x:torch.Tensor, # fp32 [M, K], the RMS-normalized input
     used = lib.bitmar_ternary_linear_multi(
         x.data_ptr(), P, ptrs([w.contiguous() for w, *_ in layers]), ptrs(ys), ptrs(biases),
         (ctypes.c_float * P)(*[s for *_, s, _ in layers]), (ctypes.c_int64 * P)(*[n for _, n, _, _ in layers]),
-        M, K, -1, torch.get_num_threads())
+        -1.0 if eps is None else eps, M, K, -1, torch.get_num_threads())
     if used < 0: raise MemoryError(f"ternary_linear_multi could not allocate its buffers for {M} x {K}")
     return ys
 
@@ -647,22 +681,26 @@ def _torch_linear(self:PackedBitLinear, q, s):
 
 def _uses_kernel(self:PackedBitLinear, x): return self.kernel_weight is not None and x.device.type == 'cpu'
 
-@torch.no_grad()
 def _packed_forward(self:PackedBitLinear, x):
+    if torch.is_grad_enabled():   # inference only: no graph (checked, not entered, as a decoding step pays for each)
+        with torch.no_grad(): return self._infer(x)
+    return self._infer(x)
+
+def _infer(self:PackedBitLinear, x):
     if self.shared is not None: return self.shared(self, x)
     shape, dtype = x.shape, x.dtype
-    x = F.rms_norm(x.float().reshape(-1, self.in_features), (self.in_features,), eps=self.eps)
-    if self._uses_kernel(x):   # quantize, matmul and rescale in one call
-        y = ternary_linear(x, self.kernel_weight, self.out_features, self.weight_scale.item(), self.bias)
-    else: y = self._torch_linear(*act_quant(x))
-    return y.to(dtype).reshape(*shape[:-1], self.out_features)
+    x = x.float().reshape(-1, self.in_features)
+    if self._uses_kernel(x):   # norm, quantize, matmul and rescale in one call
+        y = ternary_linear(x, self.kernel_weight, self.out_features, self.weight_scale.item(), self.bias, eps=self.eps)
+    else: y = self._torch_linear(*act_quant(F.rms_norm(x, (self.in_features,), eps=self.eps)))
+    return (y if dtype == torch.float32 else y.to(dtype)).view(*shape[:-1], self.out_features)
 
 def _packed_repr(self:PackedBitLinear):
     path = 'kernel' if self.kernel_weight is not None else 'torch'
     return (f'in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}, '
             f'eps={self.eps}, path={path}')
 
-PackedBitLinear.forward, PackedBitLinear.extra_repr = _packed_forward, _packed_repr
+PackedBitLinear.forward, PackedBitLinear._infer, PackedBitLinear.extra_repr = _packed_forward, _infer, _packed_repr
 PackedBitLinear._torch_linear, PackedBitLinear._uses_kernel = _torch_linear, _uses_kernel
 PackedBitLinear.shared = None  # a SharedInput, set by share_inputs
 
@@ -699,14 +737,14 @@ class SharedInput:
                 ns)
         return self._plan
 
-    def _kernel_outputs(self, xn, plan):
+    def _kernel_outputs(self, x, plan, eps):
         "All the layers' outputs in one `bitmar_ternary_linear_multi` call (as `ternary_linear_multi`)."
         _, _, wp, bp, sp, np_, ns = plan
-        M, K = xn.shape
+        M, K = x.shape
         ys = [torch.empty(M, n) for n in ns]
         if M == 0: return ys
         yp = (ctypes.c_void_p * len(ns))(*[y.data_ptr() for y in ys])
-        used = ternary_kernel().bitmar_ternary_linear_multi(xn.data_ptr(), len(ns), wp, yp, bp, sp, np_, M, K, -1,
+        used = ternary_kernel().bitmar_ternary_linear_multi(x.data_ptr(), len(ns), wp, yp, bp, sp, np_, eps, M, K, -1,
                                                             torch.get_num_threads())
         if used < 0: raise MemoryError(f"ternary_linear_multi could not allocate its buffers for {M} x {K}")
         return ys
@@ -721,10 +759,11 @@ class SharedInput:
                 return y
         self.misses += 1
         l0, shape, dtype = self.layers[0], x.shape, x.dtype
-        xn = F.rms_norm(x.float().reshape(-1, l0.in_features), (l0.in_features,), eps=l0.eps).contiguous()
-        plan = self._kernel_plan() if xn.device.type == 'cpu' else None
-        if plan is not None: ys = self._kernel_outputs(xn, plan)
-        else:   # the torch path (or a mix): one quantization, then each layer's own path
+        x2 = x.float().reshape(-1, l0.in_features).contiguous()
+        plan = self._kernel_plan() if x2.device.type == 'cpu' else None
+        if plan is not None: ys = self._kernel_outputs(x2, plan, l0.eps)   # norm and quantize in the kernel call
+        else:   # the torch path (or a mix): one norm and quantization, then each layer's own path
+            xn = F.rms_norm(x2, (l0.in_features,), eps=l0.eps)
             q, s, ys = *act_quant(xn), []
             for l in self.layers:
                 ys.append(ternary_linear(xn, l.kernel_weight, l.out_features, l.weight_scale.item(), l.bias)
@@ -756,16 +795,34 @@ def share_inputs(model:nn.Module)->list: # the `SharedInput` groups made
             groups.append(g)
     return groups
 
+def int8_head(model:nn.Module, # a model with an `nn.Linear` named `lm_head` (BitTransformer, BitMar's decoder, HF models)
+             )->list: # the qualified names of the heads replaced
+    "Swap each `lm_head` for torch's dynamic int8 Linear (int8 weights per output row, int8 activations per call)."
+    try: from torch.ao.quantization import quantize_dynamic, per_channel_dynamic_qconfig
+    except ImportError: raise RuntimeError("head='int8' needs torch's dynamic int8 Linear (torch.ao.quantization), which this "
+                                           "torch lacks: keep the head in full precision (head='keep')") from None
+    names = [n for n, m in model.named_modules() if n.rsplit('.', 1)[-1] == 'lm_head' and type(m) is nn.Linear]
+    if not names: raise ValueError("head='int8' found no nn.Linear named lm_head (a text encoder has none): use head='keep'")
+    for n in names:
+        with warnings.catch_warnings():   # torch marks its quantized-tensor API as moving to torchao
+            warnings.simplefilter('ignore', UserWarning)
+            q = quantize_dynamic(nn.Sequential(model.get_submodule(n)), {nn.Linear: per_channel_dynamic_qconfig})[0]
+        model.set_submodule(n, q)
+    return names
+
 def to_inference(model:nn.Module, # a model holding `BitLinear` layers, or a `BitLinear`
                  kernel:bool|None=None, # the integer matmul: None = the CPU kernel where it builds, else torch; True / False to force
                  share:bool=True, # layers reading one input (q, k, v; gate, up) norm and quantize it once
+                 head:Literal['keep', 'int8']='keep', # 'int8': the LM head too, as torch's dynamic int8 Linear (CPU; run, not save)
                 )->nn.Module: # the same model in eval mode, each `BitLinear` replaced by a `PackedBitLinear`
     "Pack every `BitLinear` of `model` for inference (in place; a bare `BitLinear` returns its packed twin)."
+    if head not in ('keep', 'int8'): raise ValueError(f"head={head!r}: choose 'keep' (full precision, as BitNet) or 'int8'")
     if isinstance(model, BitLinear): return PackedBitLinear.from_bitlinear(model, kernel).eval()
     targets = [(n, m) for n, m in model.named_modules() if isinstance(m, BitLinear)]
     if not targets: raise ValueError("to_inference found no BitLinear layer: build the model with BitLinear or run bitnetify(model) first")
     for name, m in targets: model.set_submodule(name, PackedBitLinear.from_bitlinear(m, kernel))
     if share: share_inputs(model)
+    if head == 'int8': int8_head(model)
     return model.eval()
 
 # %% ../nbs/01_bitnet.ipynb #1a27665c
