@@ -6,8 +6,8 @@
 __all__ = ['SHARED_INPUT_NAMES', 'act_quant', 'weight_quant', 'BitLinear', 'pack_ternary', 'unpack_ternary', 'ternary_kernel',
            'kernel_layout', 'kernel_codes', 'ternary_matmul', 'ternary_linear', 'ternary_linear_multi', 'int8_matmul',
            'PackedBitLinear', 'ternary_codes', 'resident_bits', 'SharedInput', 'share_inputs', 'int8_head',
-           'to_inference', 'quant_stats', 'bitnetify', 'BitTransformerConfig', 'apply_rope', 'Attention', 'MLP',
-           'Block', 'KVCache', 'BitTransformerOutput', 'BitTransformer']
+           'to_inference', 'quant_stats', 'bitnetify', 'BitTransformerConfig', 'rope_tables', 'apply_rope', 'Attention',
+           'MLP', 'Block', 'KVCache', 'BitTransformerOutput', 'BitTransformer']
 
 # %% ../nbs/01_bitnet.ipynb #65440221
 import math, re
@@ -916,17 +916,33 @@ class BitTransformerConfig(Config):
             raise ConfigError('sink_tokens', f"{self.sink_tokens} sinks without a window: set window (e.g. 1020) or sink_tokens=0")
 
 # %% ../nbs/01_bitnet.ipynb #15e06530
+_ROPE_TABLES = {}  # (head_dim, theta, dtype, device) -> the last positions' (pos, version, cos, sin)
+
+def rope_tables(pos:torch.Tensor, # [seq] absolute positions
+                d:int, # head width
+                theta:float, # RoPE base
+                f:torch.dtype, # table dtype (fp32, or float64)
+               )->tuple: # (cos, sin), each [seq, d]
+    "RoPE's cos and sin tables; the last ones are kept, as every layer of a forward rotates by the same `pos` tensor."
+    key, version = (d, theta, f, pos.device), None if pos.is_inference() else pos._version
+    hit = _ROPE_TABLES.get(key)   # holding `pos` keeps its id from being reused by another tensor
+    if hit is not None and hit[0] is pos and hit[1] == version: return hit[2], hit[3]
+    inv = theta ** (-torch.arange(0, d, 2, device=pos.device, dtype=f) / d)
+    ang = pos.to(f)[:, None] * inv
+    cos, sin = ang.cos().repeat(1, 2), ang.sin().repeat(1, 2)
+    _ROPE_TABLES[key] = (pos, version, cos, sin)
+    return cos, sin
+
 def apply_rope(x:torch.Tensor, # [batch, heads, seq, head_dim]
                pos:torch.Tensor, # [seq] absolute positions
                theta:float=10000.0, # RoPE base
               )->torch.Tensor:
     "Rotary position embedding (rotate-half convention, as in LLaMA), computed in fp32 (float64 for float64 inputs)."
-    d, f = x.shape[-1], torch.promote_types(x.dtype, torch.float32)
-    inv = theta ** (-torch.arange(0, d, 2, device=x.device, dtype=f) / d)
-    ang = pos.to(f)[:, None] * inv
-    cos, sin = ang.cos().repeat(1, 2), ang.sin().repeat(1, 2)
-    x1, x2 = x.to(f).chunk(2, -1)
-    return (x.to(f) * cos + torch.cat([-x2, x1], -1) * sin).to(x.dtype)
+    f = torch.promote_types(x.dtype, torch.float32)
+    cos, sin = rope_tables(pos, x.shape[-1], theta, f)
+    xf = x.to(f)
+    x1, x2 = xf.chunk(2, -1)
+    return (xf * cos + torch.cat([-x2, x1], -1) * sin).to(x.dtype)
 
 def _linear(cfg): return BitLinear if cfg.quantized else nn.Linear
 
