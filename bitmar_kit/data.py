@@ -513,6 +513,7 @@ class _ParquetRows(IterableDataset):
             for g in range(f.num_row_groups):
                 rows = f.metadata.row_group(g).num_rows; self.groups.append((p, g, start, rows)); start += rows
         self.num_rows, self._split_rows = sum(g[3] for g in self.groups), None   # all rows; rows of the split
+        self.split_col = None         # a column whose value decides the split (None: the sample id); see QAParquet
         self.skipped_ids: list = []   # ids skipped in this process (workers report theirs through the batches)
         self.shard = True             # False: every row in every worker and rank (a reader that shards batches itself)
 
@@ -525,17 +526,25 @@ class _ParquetRows(IterableDataset):
     def set_epoch(self, epoch: int): self.epoch = epoch
     def _sid(self, v, path, row): return f'{Path(path).name}:{row}' if v is None else v
 
-    def _wanted(self, sid) -> bool:
-        "Whether sample `sid` is in this split: the rule CocoCaptions uses, on the id alone (not on `seed`)."
-        return self.split is None or _in_val(sid, self.val_fraction) == (self.split == 'val')
+    def _wanted(self, key) -> bool:
+        "Whether the row with split key `key` is in this split: the rule CocoCaptions uses, on the key alone (not on `seed`)."
+        return self.split is None or _in_val(key, self.val_fraction) == (self.split == 'val')
+
+    def _split_key(self, sid, value):
+        "The key that places a row in a split: its sample id, or the digest of its `split_col` value (image bytes hashed)."
+        if self.split_col is None: return sid
+        if self.split_col != self.columns.get('image'): return str(value)
+        try: return hashlib.sha1(_image_bytes(value)).hexdigest()
+        except BadSample: return ''   # unreadable: skipped wherever it lands
 
     def _ids(self) -> Iterator:
-        "Every sample id in file order, reading the id column alone."
-        files = {}
+        "Every row's split key in file order, reading one column (the id column, or `split_col`)."
+        files, col = {}, self.split_col or self.id_col
         for path, g, start, n in self.groups:
-            f = files.setdefault(path, _open_parquet(path)) if self.id_col else None
-            ids = f.read_row_group(g, columns=[self.id_col]).column(0).to_pylist() if f else [None] * n
-            yield from (self._sid(v, path, start + i) for i, v in enumerate(ids))
+            f = files.setdefault(path, _open_parquet(path)) if col else None
+            vals = f.read_row_group(g, columns=[col]).column(0).to_pylist() if f else [None] * n
+            if self.split_col: yield from (self._split_key(None, v) for v in vals)
+            else: yield from (self._sid(v, path, start + i) for i, v in enumerate(vals))
 
     def _my_groups(self):
         groups = list(self.groups)
@@ -549,7 +558,8 @@ class _ParquetRows(IterableDataset):
         "Yield (sample_id, {key: cell}) for this worker's rows of the split, reading only the columns this pass needs."
         import pyarrow as pa
         keys = [k for k in self.columns if k != 'image' or getattr(self, 'load_images', True)]
-        cols = list(dict.fromkeys([self.columns[k] for k in keys] + ([self.id_col] if self.id_col else [])))
+        by = self.split_col if self.split and self.split_col else None
+        cols = list(dict.fromkeys([self.columns[k] for k in keys] + ([self.id_col] if self.id_col else []) + ([by] if by else [])))
         files = {}
         for path, g, start, n in self._my_groups():
             if not n: continue
@@ -562,7 +572,8 @@ class _ParquetRows(IterableDataset):
             if self.shuffle: random.Random(_stable_seed(self.seed, self.epoch, path, g)).shuffle(order)
             for i in order:
                 sid = self._sid(data[self.id_col][i].as_py() if self.id_col else None, path, start + i)
-                if self._wanted(sid): yield sid, {k: data[self.columns[k]][i].as_py() for k in keys}
+                if self._wanted(self._split_key(sid, data[by][i].as_py()) if by else sid):
+                    yield sid, {k: data[self.columns[k]][i].as_py() for k in keys}
             del data
             pa.default_memory_pool().release_unused()
 
@@ -631,11 +642,17 @@ class QAParquet(_ParquetRows):
                  max_question_tokens: int = 128, max_answer_tokens: int = 64,
                  shuffle: bool = False, seed: int = 0, load_images: bool = True,
                  split: str | None = None, val_fraction: float = 0.05,  # as in ImageTextParquet
+                 split_by: str | None = 'image',  # what decides the split: 'image' (its bytes), a column (e.g. image_id), None: the sample id
                  max_pixels: int | None = MAX_PIXELS, max_aspect: float | None = MAX_ASPECT):  # see decode_image
         if '{question}' not in prompt: raise ValueError(f"prompt must contain '{{question}}', got {prompt!r}")
         cols = {'image': image_col, 'question': question_col, 'answer': answer_col}
         super().__init__(paths, cols, id_col, shuffle, seed, split, val_fraction, max_pixels, max_aspect)
-        if type_col and self.paths and type_col in _open_parquet(self.paths[0]).schema_arrow.names: self.columns['qtype'] = type_col
+        names = _open_parquet(self.paths[0]).schema_arrow.names
+        if type_col and type_col in names: self.columns['qtype'] = type_col
+        if split_by not in (None, 'image') and split_by not in names:
+            raise KeyError(f"split_by={split_by!r} is not a column of {self.paths[0]} (columns: {names}): pass 'image' to split "
+                           f"by the image bytes, a column that names the image, or None to split by sample id")
+        self.split_col = image_col if split_by == 'image' else split_by
         self.tokenizer, self.transform, self.prompt, self.load_images = tokenizer, transform, prompt, load_images
         self.max_q, self.max_a = max_question_tokens, max_answer_tokens
         if load_images:
