@@ -13,6 +13,7 @@ import numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from einops import rearrange, einsum
 from torch.utils.data import Dataset
 from .data import BadSample, skipped, _ParquetRows, _text, _is_bytes_type, _open_parquet, _image_bytes
+from .vision import BackboneFreezing
 
 # %% auto #0
 __all__ = ['SAMPLE_RATE', 'N_MELS', 'HOP_LENGTH', 'TONE_EVENTS', 'TINY_AUDIO', 'WHISPER_SIZES', 'resample', 'decode_audio',
@@ -236,7 +237,7 @@ def _whisper_encoder(name:str, pretrained:bool, max_frames:int, n_mels:int|None,
     return enc
 
 # %% ../nbs/02b_audio.ipynb #c8a2a2e9
-class AudioEncoder(nn.Module):
+class AudioEncoder(BackboneFreezing, nn.Module):
     "One audio backbone (tiny transformer / Whisper encoder / local folder) over log-mel frames, with pooling, projection and freezing"
     def __init__(self,
                  backbone:str='tiny', # 'tiny', 'hf:openai/whisper-base' (tiny, small, large-v3), or a local model folder
@@ -280,25 +281,8 @@ class AudioEncoder(nn.Module):
     @property
     def final_norm(self): return self.backbone.norm if self.kind == 'tiny' else self.backbone.layer_norm
 
-    def _apply_freeze(self):
-        "Set requires_grad on the backbone according to `freeze`"
-        for p in self.backbone.parameters(): p.requires_grad_(self.freeze == 'none')
-        if isinstance(self.freeze, int) and self.freeze > 0:
-            for m in [*self.blocks[len(self.blocks) - self.freeze:], self.final_norm]:
-                for p in m.parameters(): p.requires_grad_(True)
-        if self.kind == 'whisper': self.backbone.embed_positions.requires_grad_(False)   # sinusoidal in Whisper: never trained
-        self.train(self.training)
-
-    def _first_trainable(self) -> int:
-        return 0 if self.freeze == 'none' else len(self.blocks) if self.freeze == 'all' else len(self.blocks) - self.freeze
-
-    def train(self, mode:bool=True):
-        "Like `nn.Module.train`, but frozen backbone parts stay in eval mode"
-        nn.Module.train(self, mode)
-        if mode and self.freeze != 'none':
-            self.backbone.eval()
-            for m in [*self.blocks[self._first_trainable():], self.final_norm] if self.freeze != 'all' else []: m.train()
-        return self
+    def _never_trained(self) -> list:   # Whisper's positions are sinusoidal: never trained
+        return [self.backbone.embed_positions] if self.kind == 'whisper' else []
 
     def features(self, waves, num_frames:int|None=None) -> tuple:
         "Waveforms at 16 kHz -> (mel (batch, n_mels, frames), mask (batch, frames)) in this encoder's format (`log_mel`)"

@@ -14,7 +14,7 @@ from torch.utils.checkpoint import checkpoint
 
 # %% auto #0
 __all__ = ['DINOV2_SIZES', 'TINY_CONFIG', 'IMAGENET_MEAN', 'IMAGENET_STD', 'ConvStem', 'AttentionPooling',
-           'MultiheadAttentionPooling', 'VisionOutput', 'VisionEncoder', 'FeatureExtractor']
+           'MultiheadAttentionPooling', 'VisionOutput', 'BackboneFreezing', 'VisionEncoder', 'FeatureExtractor']
 
 # %% ../nbs/02_dinov2.ipynb #0dc31a4a
 DINOV2_SIZES = {  # the published facebook/dinov2-* configs (patch 14, 518-px position grid, layerscale 1, mlp ratio 4)
@@ -223,7 +223,33 @@ def _check_images(enc, images):
     return h // enc.patch_size, w // enc.patch_size
 
 # %% ../nbs/02_dinov2.ipynb #5019bc92
-class VisionEncoder(nn.Module):
+class BackboneFreezing:
+    "Freezing for encoders with `backbone`, `blocks`, `final_norm` and `freeze` ('all', 'none', or how many last blocks train)."
+    def _never_trained(self) -> list: return []   # backbone parts that stay frozen whatever `freeze` says
+
+    def _apply_freeze(self):
+        "Set requires_grad on the backbone according to `freeze`"
+        for p in self.backbone.parameters(): p.requires_grad_(self.freeze == 'none')
+        if isinstance(self.freeze, int) and self.freeze > 0:
+            for m in [*self.blocks[len(self.blocks) - self.freeze:], self.final_norm]:
+                for p in m.parameters(): p.requires_grad_(True)
+        for m in self._never_trained(): m.requires_grad_(False)
+        self.train(self.training)
+
+    def _first_trainable(self) -> int:
+        "Index of the first block that trains (len(blocks) when none does)"
+        return 0 if self.freeze == 'none' else len(self.blocks) if self.freeze == 'all' else len(self.blocks) - self.freeze
+
+    def train(self, mode:bool=True):
+        "Like `nn.Module.train`, but frozen backbone parts stay in eval mode"
+        nn.Module.train(self, mode)
+        if mode and self.freeze != 'none':
+            self.backbone.eval()
+            if isinstance(self.freeze, int) and self.freeze > 0:
+                for m in [*self.blocks[self._first_trainable():], self.final_norm]: m.train()
+        return self
+
+class VisionEncoder(BackboneFreezing, nn.Module):
     "One vision backbone (DINOv2 / timm ViT / tiny / local weights) with pooling, projection and memory tokens"
     def __init__(self,
                  backbone:str='tiny', # 'tiny', 'hf:<id or dir>', 'timm:<name>', a model directory, or a weights file
@@ -322,28 +348,6 @@ class VisionEncoder(nn.Module):
         missing, _ = self.backbone.load_state_dict(sd, strict=False)
         missing = [k for k in missing if 'mask_token' not in k]
         if missing: raise ValueError(f"{path} does not fit backbone {self.spec!r}: {len(missing)} missing keys, e.g. {missing[:3]}")
-        return self
-
-    def _apply_freeze(self):
-        "Set requires_grad on the backbone according to `freeze`"
-        train_all = self.freeze == 'none'
-        for p in self.backbone.parameters(): p.requires_grad_(train_all)
-        if isinstance(self.freeze, int) and self.freeze > 0:
-            for m in [*self.blocks[len(self.blocks) - self.freeze:], self.final_norm]:
-                for p in m.parameters(): p.requires_grad_(True)
-        self.train(self.training)
-
-    def _first_trainable(self) -> int:
-        "Index of the first block that trains (len(blocks) when none does)"
-        return 0 if self.freeze == 'none' else len(self.blocks) if self.freeze == 'all' else len(self.blocks) - self.freeze
-
-    def train(self, mode:bool=True):
-        "Like `nn.Module.train`, but frozen backbone parts stay in eval mode"
-        nn.Module.train(self, mode)
-        if mode and self.freeze != 'none':
-            self.backbone.eval()
-            if isinstance(self.freeze, int) and self.freeze > 0:
-                for m in [*self.blocks[self._first_trainable():], self.final_norm]: m.train()
         return self
 
     def forward_features(self,
