@@ -43,8 +43,9 @@ def _image_sets(cfg: TrainConfig) -> tuple:
     tf_train, tf = image_transforms(d.image_size, train=d.augment, hflip=d.hflip), image_transforms(d.image_size)
     if d.dataset in ('shapes', 'shapes_qa'):
         Set = ShapesCaptions if d.dataset == 'shapes' else ShapesQA
-        return (Set(d.n_train, size=d.image_size, seed=cfg.seed, transform=tf_train),
-                Set(d.n_val, size=d.image_size, seed=cfg.seed + 10_000, transform=tf))
+        extra = {'regions': True} if getattr(cfg.model_config(), 'region_weight', 0) > 0 else {}   # grounding: both splits
+        return (Set(d.n_train, size=d.image_size, seed=cfg.seed, transform=tf_train, **extra, **({'hard_negatives': d.hard_negatives} if d.hard_negatives else {})),
+                Set(d.n_val, size=d.image_size, seed=cfg.seed + 10_000, transform=tf, **extra))
     if d.dataset == 'qa_parquet':
         kw = dict(shuffle=d.shuffle, seed=cfg.seed, max_pixels=d.max_pixels)
         if (p / 'train').is_dir():

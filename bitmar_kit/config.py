@@ -195,6 +195,7 @@ class DataConfig(Config):
     augment: bool = False            # random resized crops and colour jitter on training images
     hflip: bool = False              # with augment: random horizontal flips (off: captions may say 'left of')
     text_dropout: float = 0.0        # parquet: share of training captions replaced by '' (reproducible per epoch)
+    hard_negatives: list[Literal['color', 'shape', 'size', 'count', 'relation', 'background', 'swap']] = field(default_factory=list)  # shapes: per training image, captions wrong in these attributes, extra image->text negatives (NegCLIP)
     feature_cache: str | None = None # a `bitmar-data cache` folder: train on cached vision tokens (frozen encoder)
     max_skipped_fraction: float = 0.5  # stop when more than this share of the rows read so far could not be used
     max_pixels: int = 64_000_000      # images declaring more pixels are skipped before decoding (decompression bombs)
@@ -217,6 +218,8 @@ class DataConfig(Config):
         if self.text_share != 0.5 and self.dataset != 'babylm':
             raise ConfigError('text_share', 'mixes text-only and image-caption batches: use it with data.dataset=babylm')
         if self.text_dropout and self.dataset != 'parquet': raise ConfigError('text_dropout', 'is applied by the parquet reader: use it with data.dataset=parquet')
+        if self.hard_negatives and self.dataset != 'shapes':
+            raise ConfigError('hard_negatives', f'are written by ShapesCaptions.distractors: use them with data.dataset=shapes, not {self.dataset}')
         if self.feature_cache and self.dataset in ('parquet', 'qa_parquet', 'text', 'babylm', *AUDIO_DATASETS):
             raise ConfigError('feature_cache', f'needs an indexable dataset (shapes, shapes_qa, coco, folder), not {self.dataset}')
 
@@ -330,6 +333,13 @@ class TrainConfig(Config):
         if self.train.accum_mode == 'feature_cache' and not hasattr(cls, 'feature_cache_step'):
             raise ConfigError('train.accum_mode', f'feature_cache needs a model with feature_cache_step; {cls.__name__} has none: use plain')
         mc = self.model_config()                              # the model section is checked here, before anything is built
+        if self.data.hard_negatives and (self.train.accum_mode == 'feature_cache' or 'image' not in getattr(mc, 'towers', 'image')):
+            raise ConfigError('data.hard_negatives', 'are extra image->text columns of the plain contrastive loss: use train.accum_mode=plain and an image tower')
+        if getattr(mc, 'region_weight', 0) > 0:
+            if self.data.dataset != 'shapes':
+                raise ConfigError('model.region_weight', f'grounds phrases in the object boxes ShapesCaptions draws: use data.dataset=shapes, not {self.data.dataset}')
+            if self.data.augment or self.train.accum_mode == 'feature_cache':
+                raise ConfigError('model.region_weight', 'needs the boxes where the objects are drawn: set data.augment=false and train.accum_mode=plain')
         if self.data.feature_cache and (getattr(mc, 'vision_freeze', 'all') != 'all' or self.data.augment):
             raise ConfigError('data.feature_cache', "holds the frozen encoder's tokens of unaugmented images: set model.vision_freeze=all and data.augment=false")
         if self.data.dataset in ('text', 'babylm') and not getattr(cls, 'text_only', False):

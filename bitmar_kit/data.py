@@ -16,12 +16,12 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'MAX_ASPECT', 'SHAPE_COLORS', 'SHAPE_BACKGROUNDS', 'SHAPES', 'SHAPE_SIZES', 'RELATIONS',
-           'QUESTION_TYPES', 'CAPTION_PROMPT', 'SPECIAL_TOKENS', 'IMAGE_TOKEN', 'IMAGENET_MEAN', 'IMAGENET_STD',
-           'to_rgb', 'BadSample', 'decode_image', 'skipped', 'shapes_caption', 'ShapesCaptions', 'shapes_question',
-           'ShapesQA', 'load_tokenizer', 'train_tokenizer', 'image_transforms', 'Collator', 'ImageTextParquet',
-           'QAParquet', 'CocoCaptions', 'download_coco', 'ImageFolderCaptions', 'images_to_parquet', 'TextCorpus',
-           'make_smoke_data', 'count_words', 'babylm_files', 'pack_pairs', 'prepare_babylm', 'format_word_table',
-           'MixedStream', 'cache_features', 'CachedFeatures', 'CachedDataset']
+           'SHAPE_ATTRIBUTES', 'QUESTION_TYPES', 'CAPTION_PROMPT', 'SPECIAL_TOKENS', 'IMAGE_TOKEN', 'IMAGENET_MEAN',
+           'IMAGENET_STD', 'to_rgb', 'BadSample', 'decode_image', 'skipped', 'shapes_caption', 'ShapesCaptions',
+           'shapes_question', 'ShapesQA', 'load_tokenizer', 'train_tokenizer', 'image_transforms', 'Collator',
+           'ImageTextParquet', 'QAParquet', 'CocoCaptions', 'download_coco', 'ImageFolderCaptions', 'images_to_parquet',
+           'TextCorpus', 'make_smoke_data', 'count_words', 'babylm_files', 'pack_pairs', 'prepare_babylm',
+           'format_word_table', 'MixedStream', 'cache_features', 'CachedFeatures', 'CachedDataset']
 
 # %% ../nbs/00_data.ipynb #d9a2b5f0
 def _stable_seed(*parts) -> int:
@@ -92,6 +92,7 @@ SHAPE_BACKGROUNDS = {'white': (255, 255, 255), 'gray': (128, 128, 128), 'black':
 SHAPES = ('circle', 'square', 'triangle', 'diamond')
 SHAPE_SIZES = ('small', 'large')
 RELATIONS = ('above', 'below', 'left of', 'right of')
+SHAPE_ATTRIBUTES = ('color', 'shape', 'size', 'count', 'relation', 'background', 'swap')  # the kinds of `ShapesCaptions.distractors`
 _OPPOSITE = {'above': 'below', 'below': 'above', 'left of': 'right of', 'right of': 'left of'}
 _COUNT_WORDS = {1: 'a', 2: 'two', 3: 'three'}
 
@@ -119,10 +120,15 @@ class ShapesCaptions(Dataset):
                  seed: int = 0,               # the same seed gives the same pairs
                  transform: Callable | None = None,  # applied to the PIL image (e.g. `image_transforms`)
                  two_group_prob: float = 0.7, # probability that a scene has two groups and a relation
-                 load_images: bool = True):   # False: captions only (used when features are cached)
+                 load_images: bool = True,    # False: captions only (used when features are cached)
+                 hard_negatives: Sequence[str] = (), # `distractors` attributes whose captions each sample carries as `negatives`
+                 regions: bool = False):      # each sample also carries `regions`: every group's phrase and its objects' boxes
         if n < 1 or size < 32: raise ValueError(f'ShapesCaptions needs n >= 1 and size >= 32, got n={n}, size={size}')
+        bad = [a for a in hard_negatives if a not in SHAPE_ATTRIBUTES]
+        if bad: raise ValueError(f'hard_negatives={list(hard_negatives)}: choose from {SHAPE_ATTRIBUTES}')
         self.n, self.size, self.seed, self.transform = n, size, seed, transform
-        self.two_group_prob, self.load_images = two_group_prob, load_images
+        self.two_group_prob, self.load_images, self.hard_negatives = two_group_prob, load_images, tuple(hard_negatives)
+        self.regions = regions
 
     def __len__(self): return self.n
 
@@ -165,6 +171,13 @@ class ShapesCaptions(Dataset):
         objects = self._layout(sc)
         out = {'caption': shapes_caption(sc['groups'], sc['relation'], sc['background']),
                'sample_id': f'shapes-{self.seed}-{i}', 'objects': objects}
+        if self.hard_negatives:   # one-group scenes have no relation (or swap) to get wrong: they carry fewer
+            d = self.distractors(i); out['negatives'] = [d[a] for a in self.hard_negatives if a in d]
+        if self.regions:          # boxes (x0, y0, x1, y1) as fractions of the image side, one per object of the group;
+            out['regions'] = [{'phrase': _group_phrase(g),        # negatives: the phrase with each other shape
+                               'negatives': [_group_phrase(dict(g, shape=s)) for s in SHAPES if s != g['shape']],
+                               'boxes': [tuple(v / self.size for v in self._box(o)) for o in objects if o['group'] == gi]}
+                              for gi, g in enumerate(sc['groups'])]
         if self.load_images:
             img = Image.new('RGB', (self.size, self.size), SHAPE_BACKGROUNDS[sc['background']])
             draw = ImageDraw.Draw(img)
@@ -172,8 +185,11 @@ class ShapesCaptions(Dataset):
             out['image'] = self.transform(img) if self.transform else img
         return out
 
+    @staticmethod
+    def _box(o): (cx, cy), r = o['center'], o['radius']; return (cx - r, cy - r, cx + r + 1, cy + r + 1)   # the pixels `_draw_shape` may paint
+
     def distractors(self, i: int) -> dict:
-        "Captions that differ from sample `i`'s in exactly one attribute, keyed by that attribute."
+        "Captions that differ from sample `i`'s in exactly one attribute, keyed by that attribute ('swap': the two groups' shapes exchanged)."
         sc = self.scene(i); groups, rel, bg = sc['groups'], sc['relation'], sc['background']
         out = {}
         for attr, values in [('color', list(SHAPE_COLORS)), ('shape', SHAPES), ('size', SHAPE_SIZES), ('count', [1, 2, 3])]:
@@ -182,6 +198,8 @@ class ShapesCaptions(Dataset):
             out[attr] = shapes_caption(alt, rel, bg)
         if rel is not None:
             out['relation'] = shapes_caption(groups, _OPPOSITE[rel], bg)
+            if groups[0]['shape'] != groups[1]['shape']:     # each colour bound to the other group's shape
+                out['swap'] = shapes_caption([dict(groups[0], shape=groups[1]['shape']), dict(groups[1], shape=groups[0]['shape'])], rel, bg)
         out['background'] = shapes_caption(groups, rel, next(b for b in SHAPE_BACKGROUNDS if b != bg))
         return out
 
@@ -407,8 +425,20 @@ class Collator:
             batch.update(self._pad(seqs, seqs))
         elif self.text_key in s0 and self.tokenizer is not None:
             batch.update(self._pad(*self._encode_text(s[self.text_key] for s in good)))
+        if 'negatives' in s0 and self.tokenizer is not None:   # hard-negative texts of all samples, one flat batch
+            neg = self._pad(*self._encode_text([t for s in good for t in s['negatives']]))
+            batch.update(neg_input_ids=neg['input_ids'], neg_attention_mask=neg['attention_mask'])
+        if 'regions' in s0 and self.tokenizer is not None:   # grounding: the batch's distinct phrases, and per region its image, phrase, boxes
+            regs = [(i, r) for i, s in enumerate(good) for r in s['regions']]
+            phrases = list(dict.fromkeys([r['phrase'] for _, r in regs] + [t for _, r in regs for t in r.get('negatives', ())]))
+            ph = self._pad(*self._encode_text(phrases))
+            boxes = torch.zeros(len(regs), max((len(r['boxes']) for _, r in regs), default=0), 4)   # padding: empty boxes
+            for k, (_, r) in enumerate(regs): boxes[k, :len(r['boxes'])] = torch.tensor(r['boxes'], dtype=torch.float)
+            batch.update(phrase_input_ids=ph['input_ids'], phrase_attention_mask=ph['attention_mask'], region_boxes=boxes,
+                         region_image=torch.tensor([i for i, _ in regs], dtype=torch.long),
+                         region_phrase=torch.tensor([phrases.index(r['phrase']) for _, r in regs], dtype=torch.long))
         for k, v in s0.items():
-            if k in batch or k in ('question_ids', 'answer_ids', 'input_ids', 'skipped', 'error', 'reason'): continue
+            if k in batch or k in ('question_ids', 'answer_ids', 'input_ids', 'skipped', 'error', 'reason', 'negatives', 'regions'): continue
             vals = [s.get(k) for s in good]
             if isinstance(v, torch.Tensor) and all(isinstance(x, torch.Tensor) and x.shape == v.shape for x in vals):
                 batch[k] = torch.stack(vals)

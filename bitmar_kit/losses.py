@@ -9,7 +9,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['ContrastiveLoss', 'clamp_logit_scales', 'MatryoshkaLoss', 'AlignmentLoss', 'lm_loss', 'feature_cache_backward']
+__all__ = ['ContrastiveLoss', 'clamp_logit_scales', 'MatryoshkaLoss', 'AlignmentLoss', 'region_phrase_loss', 'lm_loss',
+           'feature_cache_backward']
 
 # %% ../nbs/04_losses.ipynb #7a1ea95d
 def _world():
@@ -68,11 +69,17 @@ class ContrastiveLoss(nn.Module):
     def forward(self,
                 a:torch.Tensor, # features of one modality, (batch, dim); normalised here
                 b:torch.Tensor, # the matching features of the other, (batch, dim)
+                negatives:torch.Tensor|None=None, # (k, dim) hard negatives of b's modality: extra columns for a->b only
                ) -> torch.Tensor:
         "Mean loss over this process's pairs"
         if a.shape != b.shape or a.ndim != 2:
             raise ValueError(f"expected two (batch, dim) tensors of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
         logits_ab, offset = self.logits(a, b)
+        if negatives is not None:
+            if negatives.ndim != 2 or negatives.shape[1] != b.shape[1]:
+                raise ValueError(f"negatives must be (k, {b.shape[1]}), got {tuple(negatives.shape)}")
+            neg = self.logit_scale.exp() * F.normalize(a.float(), dim=-1) @ F.normalize(negatives.float(), dim=-1).T
+            logits_ab = torch.cat([logits_ab, neg + self.logit_bias if self.logit_bias is not None else neg], dim=1)
         n = a.shape[0]
         labels = torch.arange(n, device=a.device) + offset
         if self.kind == 'sigmoid':
@@ -117,15 +124,16 @@ class MatryoshkaLoss(nn.Module):
     def get_extra_state(self): return {'rng': self.gen.get_state()}
     def set_extra_state(self, state): self.gen.set_state(state['rng'])
 
-    def forward(self, a, b):
-        "Returns (loss, {'mrl_<size>': loss at that size}) for the sizes computed this step"
+    def forward(self, a, b, negatives=None):
+        "Returns (loss, {'mrl_<size>': loss at that size}) for the sizes computed this step; `negatives` as in `ContrastiveLoss`"
         if max(self.dims) > a.shape[-1]:
             raise ValueError(f"MRL size {max(self.dims)} is larger than the features ({a.shape[-1]}): lower dims or raise proj_dim")
+        loss = lambda d: self.loss(a[..., :d], b[..., :d]) if negatives is None else self.loss(a[..., :d], b[..., :d], negatives[..., :d])
         if self.sample_one and self.training:
             i = int(torch.multinomial(torch.tensor(self.weights), 1, generator=self.gen))
-            d = self.dims[i]; l = self.loss(a[..., :d], b[..., :d])
+            d = self.dims[i]; l = loss(d)
             return l, {f'mrl_{d}': l}
-        parts = {f'mrl_{d}': self.loss(a[..., :d], b[..., :d]) for d in self.dims}
+        parts = {f'mrl_{d}': loss(d) for d in self.dims}
         return sum(w * l for w, l in zip(self.weights, parts.values())), parts
 
 # %% ../nbs/04_losses.ipynb #e9ce1c79
@@ -165,15 +173,36 @@ class AlignmentLoss(nn.Module):
     def forward(self,
                 image:torch.Tensor, # image embeddings (batch, dim)
                 text:torch.Tensor, # matching text embeddings (batch, dim)
+                negatives:torch.Tensor|None=None, # (k, dim) hard-negative text embeddings, extra image->text columns
                ):
         "Returns (total loss, {'clip': ..., 'mrl': ..., 'mrl_<size>': ...})"
         losses, total = {}, 0.
         if self.contrastive_weight > 0:
-            losses['clip'] = self.clip(image, text); total = total + self.contrastive_weight * losses['clip']
+            losses['clip'] = self.clip(image, text, negatives); total = total + self.contrastive_weight * losses['clip']
         if self.mrl is not None:
-            losses['mrl'], parts = self.mrl(image, text); losses.update(parts)
+            losses['mrl'], parts = self.mrl(image, text, negatives); losses.update(parts)
             total = total + self.mrl_weight * losses['mrl']
         return total, losses
+
+# %% ../nbs/04_losses.ipynb #c1dad422
+def region_phrase_loss(regions:torch.Tensor, # [R, d] region embeddings (normalised here)
+                       phrases:torch.Tensor, # [P, d] embeddings of the batch's distinct phrases (normalised here)
+                       target:torch.Tensor, # [R] index of each region's phrase
+                       scale:torch.Tensor|float, # logit scale t (not its log)
+                      )->torch.Tensor:
+    "Symmetric InfoNCE between regions and distinct phrases; a phrase's positives are all the regions it names."
+    if regions.dim() != 2 or phrases.dim() != 2 or target.shape != regions.shape[:1] or regions.shape[1] != phrases.shape[1]:
+        raise ValueError(f"need regions [R, d], phrases [P, d] and target [R]; got {tuple(regions.shape)}, "
+                         f"{tuple(phrases.shape)}, {tuple(target.shape)}")
+    if target.numel() and (int(target.min()) < 0 or int(target.max()) >= phrases.shape[0]):
+        raise ValueError(f"target holds phrase indices outside [0, {phrases.shape[0]})")
+    z = scale * F.normalize(regions.float(), dim=-1) @ F.normalize(phrases.float(), dim=-1).T      # [R, P]
+    pos = F.one_hot(target, phrases.shape[0]).T.bool()                                              # [P, R]
+    named = pos.any(-1)                                           # a phrase that names no region has no positive: left out
+    cols = z.T[named]
+    p2r = cols.logsumexp(-1) - cols.masked_fill(~pos[named], float('-inf')).logsumexp(-1)
+    return (F.cross_entropy(z, target) + p2r.mean()) / 2
+
 
 # %% ../nbs/04_losses.ipynb #1a391965
 def lm_loss(logits:torch.Tensor, # (batch, seq, vocab)
