@@ -283,7 +283,7 @@ class _DualEncoder(nn.Module):
     def _alignment(self, image_emb, text_emb, negatives=None):
         "(weighted alignment loss, its components); `negatives`: hard-negative text embeddings (image->text only)"
         if self.align is None: return image_emb.new_zeros(()), {}
-        return self.align(image_emb, text_emb) if negatives is None else self.align(image_emb, text_emb, negatives)
+        return self.align(image_emb, text_emb, negatives)
 
     def _negatives(self, b:dict):
         "Unnormalised embeddings of the batch's hard-negative texts (`neg_input_ids`, from `data.hard_negatives`), or None"
