@@ -11,7 +11,7 @@ from .config import ConfigError, TrainConfig, load_config, list_presets, save_co
 from .data import (ShapesCaptions, ShapesQA, CocoCaptions, ImageTextParquet, QAParquet, ImageFolderCaptions, TextCorpus,
                              MixedStream, prepare_babylm, format_word_table,
                              CachedFeatures, CachedDataset, train_tokenizer, load_tokenizer, image_transforms, Collator,
-                             images_to_parquet, download_coco, cache_features, make_smoke_data, QUESTION_TYPES, CAPTION_PROMPT)
+                             images_to_parquet, download_coco, cache_features, make_smoke_data, CAPTION_PROMPT)
 from .model import BitMar, AlignmentModel   # importing the model registers its types (bitmar, alignment)
 from .vlm import VisionLanguageModel        # ... and the vision-language model's (vlm)
 from .trainer import Trainer, CheckpointManager, CheckpointError, NonFiniteLossError, DataError
@@ -44,6 +44,7 @@ def _image_sets(cfg: TrainConfig) -> tuple:
     if d.dataset in ('shapes', 'shapes_qa'):
         Set = ShapesCaptions if d.dataset == 'shapes' else ShapesQA
         extra = {'regions': True} if getattr(cfg.model_config(), 'region_weight', 0) > 0 else {}   # grounding: both splits
+        if d.dataset == 'shapes_qa': extra['types'] = tuple(d.qa_types)
         return (Set(d.n_train, size=d.image_size, seed=cfg.seed, transform=tf_train, **extra, **({'hard_negatives': d.hard_negatives} if d.hard_negatives else {})),
                 Set(d.n_val, size=d.image_size, seed=cfg.seed + 10_000, transform=tf, **extra))
     if d.dataset == 'qa_parquet':
@@ -214,7 +215,7 @@ def _can_generate(cfg: TrainConfig) -> bool: return hasattr(model_class(cfg.mode
 def _qa_types(cfg: TrainConfig) -> tuple | None:
     "The question types a model that answers is scored on (None: not such a model): ShapesQA's, or 'caption' for captions."
     if not getattr(model_class(cfg.model['type']), 'answers_questions', False): return None
-    return QUESTION_TYPES if cfg.data.dataset == 'shapes_qa' else () if cfg.data.dataset == 'qa_parquet' else ('caption',)
+    return tuple(cfg.data.qa_types) if cfg.data.dataset == 'shapes_qa' else () if cfg.data.dataset == 'qa_parquet' else ('caption',)
 
 def run_metrics(cfg: TrainConfig) -> list[str]:
     "Every metric name this run's evaluations log (candidates for `checkpoint.best_metric`)."
