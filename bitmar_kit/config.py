@@ -11,10 +11,10 @@ from typing import Any, Iterable, Literal
 import yaml
 
 # %% auto #0
-__all__ = ['MODEL_TYPES', 'Dataset', 'QA_DATASETS', 'AUDIO_DATASETS', 'PROCEDURAL_DATASETS', 'ENV_KEYS', 'ConfigError', 'coerce',
-           'Config', 'config_from_dict', 'register_model', 'model_class', 'model_config', 'DataConfig', 'OptimConfig',
-           'LoopConfig', 'CheckpointConfig', 'EvalConfig', 'LogConfig', 'TrainConfig', 'preset_dirs', 'list_presets',
-           'preset_path', 'parse_override', 'load_config', 'save_config']
+__all__ = ['MODEL_TYPES', 'Dataset', 'QA_DATASETS', 'AUDIO_DATASETS', 'PROCEDURAL_DATASETS', 'ALL_QA_TYPES', 'ENV_KEYS',
+           'ConfigError', 'coerce', 'Config', 'config_from_dict', 'register_model', 'model_class', 'model_config',
+           'DataConfig', 'OptimConfig', 'LoopConfig', 'CheckpointConfig', 'EvalConfig', 'LogConfig', 'TrainConfig',
+           'preset_dirs', 'list_presets', 'preset_path', 'parse_override', 'load_config', 'save_config']
 
 # %% ../nbs/00a_config.ipynb #175d5012
 class ConfigError(ValueError, TypeError):
@@ -178,6 +178,8 @@ QA_DATASETS = ('shapes_qa', 'qa_parquet')   # question-answer samples: trained b
 AUDIO_DATASETS = ('tones', 'audio_parquet', 'audio_folder')   # audio-caption samples: trained by models with an audio tower
 PROCEDURAL_DATASETS = ('shapes', 'shapes_qa', 'tones')        # drawn on the fly: no data.path
 
+ALL_QA_TYPES = ('color', 'shape', 'count', 'position', 'caption')   # ShapesQA's question types (bitmar_kit.data.QUESTION_TYPES)
+
 @dataclass
 class DataConfig(Config):
     "What to train on and how to batch it."
@@ -196,7 +198,7 @@ class DataConfig(Config):
     hflip: bool = False              # with augment: random horizontal flips (off: captions may say 'left of')
     text_dropout: float = 0.0        # parquet: share of training captions replaced by '' (reproducible per epoch)
     hard_negatives: list[Literal['color', 'shape', 'size', 'count', 'relation', 'background', 'swap']] = field(default_factory=list)  # shapes: per training image, captions wrong in these attributes, extra image->text negatives (NegCLIP)
-    qa_types: list[Literal['color', 'shape', 'count', 'position', 'caption']] = field(default_factory=lambda: ['color', 'shape', 'count', 'position', 'caption'])  # shapes_qa: question types asked in turn
+    qa_types: list[Literal['color', 'shape', 'count', 'position', 'caption']] = field(default_factory=lambda: list(ALL_QA_TYPES))  # shapes_qa: question types asked in turn
     feature_cache: str | None = None # a `bitmar-data cache` folder: train on cached vision tokens (frozen encoder)
     max_skipped_fraction: float = 0.5  # stop when more than this share of the rows read so far could not be used
     max_pixels: int = 64_000_000      # images declaring more pixels are skipped before decoding (decompression bombs)
@@ -221,7 +223,7 @@ class DataConfig(Config):
         if self.text_dropout and self.dataset != 'parquet': raise ConfigError('text_dropout', 'is applied by the parquet reader: use it with data.dataset=parquet')
         if self.hard_negatives and self.dataset != 'shapes':
             raise ConfigError('hard_negatives', f'are written by ShapesCaptions.distractors: use them with data.dataset=shapes, not {self.dataset}')
-        if self.qa_types != ['color', 'shape', 'count', 'position', 'caption']:
+        if self.qa_types != list(ALL_QA_TYPES):
             if self.dataset != 'shapes_qa': raise ConfigError('qa_types', f'are the question types of ShapesQA: use them with data.dataset=shapes_qa, not {self.dataset}')
             if not self.qa_types or self.qa_types == ['position'] or len(set(self.qa_types)) < len(self.qa_types):
                 raise ConfigError('qa_types', f"{self.qa_types} must be distinct, not empty and not only 'position' (one-group scenes have none): e.g. [color, shape, count, position]")
